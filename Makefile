@@ -1,0 +1,36 @@
+# Quick start: `make run` (builds .venv and runs wattcap) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED ?= ../shared
+
+.PHONY: install run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Until the control plane exists (issue 3), `make run` shows the engine on the example depot.
+run: install
+	$(BIN)/wattcap composite examples/depot.json --format table
+	$(BIN)/wattcap composite examples/depot.json --format chart
+
+test: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest -q
+	@if [ -d $(SHARED)/conformance ]; then \
+	  $(BIN)/wattcap composite $(SHARED)/conformance/everest.jsonl --check && \
+	  $(BIN)/wattcap composite $(SHARED)/conformance/microocpp.jsonl --check; \
+	else echo "conformance vectors: skipped ($(SHARED)/conformance not found)"; fi
+
+bench: install
+	$(BIN)/python benchmarks/composite.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,0 +1,21 @@
+"""The ``wattcap`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="wattcap",
+    help="Smart-charging control plane for EV charging sites (OCPP 1.6J and 2.0.1).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    from wattcap.cli import composite  # noqa: F401  (registers its command)
+
+
+def main() -> None:
+    _register()
+    app()
