@@ -25,7 +25,6 @@ from types import MappingProxyType
 from typing import Any
 
 
-
 class OcppVersion(StrEnum):
     V16 = "1.6"
     V201 = "2.0.1"
