@@ -46,6 +46,13 @@ class NeighbourMerge(StrEnum):
     NEVER = "never"
 
 
+class UnitChoice(StrEnum):
+    """The unit of a composite when the request names none."""
+
+    FIRST_SUPPORTED = "first_supported"  # the first configured rate unit (EVerest)
+    FIRST_PROFILE = "first_profile"  # the unit of the first installed profile (MicroOcpp)
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """One family's answers. Every field is a documented behaviour, not a tuning knob."""
@@ -68,6 +75,11 @@ class Dialect:
     conform_missing_phases_ac: int | None = None
     # The composite period reports the stack level of the profile that sets it.
     reports_stack_level: bool = False
+    # An EVSE's own TxDefault hides every station-wide TxDefault whatever the stack levels (A4).
+    evse_tx_default_hides_station: bool = False
+    # A TxProfile without transactionId applies to the EVSE's transaction (1.6); False: it is ignored (K01.FR.03).
+    tx_profile_without_transaction_id_applies: bool = True
+    unit_when_unspecified: UnitChoice = UnitChoice.FIRST_SUPPORTED
     # Version-specific differences of the same family, applied by :meth:`for_version`.
     per_version: Mapping[OcppVersion, Mapping[str, Any]] = field(default_factory=dict, compare=False)
 
@@ -85,8 +97,8 @@ EVEREST = Dialect(
     per_version=MappingProxyType(
         {
             OcppVersion.V16: {"neighbour_merge": NeighbourMerge.LIMIT_PHASES_AND_STACK_LEVEL},
-            OcppVersion.V201: {"conform_missing_phases_ac": 3},
-            OcppVersion.V21: {"conform_missing_phases_ac": 3},
+            OcppVersion.V201: {"conform_missing_phases_ac": 3, "tx_profile_without_transaction_id_applies": False},
+            OcppVersion.V21: {"conform_missing_phases_ac": 3, "tx_profile_without_transaction_id_applies": False},
         }
     ),
 )
@@ -102,6 +114,8 @@ MICROOCPP = Dialect(
     converts_units=False,
     neighbour_merge=NeighbourMerge.NEVER,
     min_charging_rate_is_floor=True,
+    evse_tx_default_hides_station=True,
+    unit_when_unspecified=UnitChoice.FIRST_PROFILE,
 )
 
 DIALECTS: Mapping[str, Dialect] = MappingProxyType({d.name: d for d in (EVEREST, MICROOCPP)})

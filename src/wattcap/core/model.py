@@ -200,6 +200,8 @@ class CompositePeriod:
     phase_to_use: int | None = None
     stack_level: int | None = None
     governed_by: tuple[ProfileRef, ...] = ()
+    # The limit was converted from the other unit (W <-> A), so it depends on voltage and phases (A10).
+    transformed: bool = False
     # OCPP 2.1 (carried where the engine computes them)
     limit_l2: float | None = None
     limit_l3: float | None = None

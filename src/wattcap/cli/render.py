@@ -1,0 +1,483 @@
+"""Terminal presentation of a composite schedule: a period table and a step chart with its stacked layers.
+
+Both renderers are pure functions of the schedule and the console width, so a test can render into
+``Console(record=True, width=100)`` and read the text back. Numbers are for people here (one decimal for amps,
+whole watts); the exact wire values are what ``--format json`` is for.
+
+Colours mean the same in the table, the chart and the ``--plot`` file (:data:`PURPOSE_COLORS`): a limit is
+coloured by the purpose of the profile that sets it, grey where the station's local limit applies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from wattcap.core.model import (
+    ChargingProfilePurpose,
+    ChargingRateUnit,
+    CompositeLayer,
+    CompositePeriod,
+    CompositeSchedule,
+    ProfileRef,
+)
+from wattcap.core.timeutil import floor_epoch, format_timestamp, from_epoch
+
+_P = ChargingProfilePurpose
+
+PURPOSE_COLORS: Mapping[ChargingProfilePurpose, str] = MappingProxyType(
+    {
+        _P.CHARGING_STATION_MAX: "#d62728",
+        _P.TX_DEFAULT: "#1f77b4",
+        _P.TX: "#2ca02c",
+        _P.CHARGING_STATION_EXTERNAL_CONSTRAINTS: "#9467bd",
+        _P.PRIORITY_CHARGING: "#ff7f0e",
+        _P.LOCAL_GENERATION: "#bcbd22",
+    }
+)
+"""One colour per purpose (hex, so Rich and matplotlib share it)."""
+
+LOCAL_LIMIT_COLOR = "#7f7f7f"
+"""Where no profile limits and the station's local (default) limit applies."""
+
+SEVERAL_PURPOSES_COLOR = "#17becf"
+"""A period set by profiles of different purposes (a station-wide sum over EVSEs)."""
+
+PURPOSE_ABBREVIATIONS: Mapping[ChargingProfilePurpose, str] = MappingProxyType(
+    {
+        _P.CHARGING_STATION_MAX: "Max",
+        _P.TX_DEFAULT: "TxDef",
+        _P.TX: "Tx",
+        _P.CHARGING_STATION_EXTERNAL_CONSTRAINTS: "Ext",
+        _P.PRIORITY_CHARGING: "Prio",
+        _P.LOCAL_GENERATION: "LocGen",
+    }
+)
+"""Short purpose names for the chart's lane labels, which share the narrow y-axis margin."""
+
+UNDEFINED = "undefined"
+LOCAL_LIMIT = "local limit"
+
+_BLOCKS = "▁▂▃▄▅▆▇█"
+_TICK_INTERVALS_S = (
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 14_400, 21_600, 43_200,
+    86_400, 172_800, 604_800, 2_592_000,
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------------
+# wording shared by the table, the chart and the plot
+
+
+def format_ref(ref: ProfileRef) -> str:
+    """``#301 TxDefaultProfile L5 @evse 1``: the profile a user would look up, and where it is installed."""
+    return f"#{ref.profile_id} {ref.purpose.value} L{ref.stack_level} @evse {ref.evse_id}"
+
+
+def describe_governed_by(refs: Sequence[ProfileRef], sep: str = ", ") -> str:
+    """Who sets a period's limit; ``local limit`` when no profile does (the station default applies)."""
+    return sep.join(format_ref(ref) for ref in refs) if refs else LOCAL_LIMIT
+
+
+def governing_color(refs: Sequence[ProfileRef]) -> str:
+    """The colour of a period: its governing purpose, grey for the local limit, cyan for a mix of purposes."""
+    purposes = {ref.purpose for ref in refs}
+    if not purposes:
+        return LOCAL_LIMIT_COLOR
+    if len(purposes) > 1:
+        return SEVERAL_PURPOSES_COLOR
+    return PURPOSE_COLORS.get(purposes.pop(), SEVERAL_PURPOSES_COLOR)
+
+
+def format_offset(seconds: int) -> str:
+    """``+01:30:00``; hours run past 24 so offsets in a multi-day window stay comparable."""
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(int(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def format_limit(value: float | None, unit: ChargingRateUnit) -> str:
+    """One decimal for amps, whole watts; a negative limit (-1, MicroOcpp's "no limit defined") is undefined."""
+    if value is None or value < 0:
+        return UNDEFINED
+    return f"{value:.1f}" if unit is ChargingRateUnit.A else f"{value:.0f}"
+
+
+def convert_limit(
+    value: float, unit: ChargingRateUnit, to: ChargingRateUnit, *, voltage: float, phases: int
+) -> float | None:
+    """``value`` in unit ``to`` with W = A × voltage × phases; None where that cannot be computed."""
+    if unit is to:
+        return value
+    factor = voltage * phases
+    if factor <= 0:
+        return None
+    return value * factor if to is ChargingRateUnit.W else value / factor
+
+
+def evse_label(evse_id: int) -> str:
+    return "station (evse 0)" if evse_id == 0 else f"evse {evse_id}"
+
+
+def _window_end(schedule: CompositeSchedule) -> datetime:
+    return schedule.schedule_start + timedelta(seconds=max(schedule.duration, 0))
+
+
+def _period_end(schedule: CompositeSchedule, index: int) -> int:
+    periods = schedule.periods
+    if index + 1 < len(periods):
+        return periods[index + 1].start_period
+    return max(schedule.duration, periods[index].start_period)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# table
+
+
+def render_table(
+    console: Console,
+    schedule: CompositeSchedule,
+    *,
+    voltage: float,
+    default_phases: int,
+    title: str | None = None,
+) -> None:
+    """Print one row per composite period: when, how much (in A and W), on how many phases, and set by whom.
+
+    The limit is shown in both units because sites are sized in amps and tariffs in watts; the unit the
+    schedule was computed in is bold, the other is derived with W = A × ``voltage`` × phases, where phases is
+    the period's ``numberPhases`` or, shown in brackets, ``default_phases``.
+    """
+    unit = schedule.charging_rate_unit
+    table = Table(
+        title=Text(title if title is not None else f"Composite schedule · {evse_label(schedule.evse_id)}"),
+        caption=Text(_table_caption(schedule, voltage)),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    native = {"style": "bold"}
+    table.add_column("start (UTC)", no_wrap=True)
+    table.add_column("offset", justify="right", no_wrap=True)
+    table.add_column("end (UTC)", no_wrap=True)
+    table.add_column("limit A", justify="right", no_wrap=True, **(native if unit is ChargingRateUnit.A else {}))
+    table.add_column("limit W", justify="right", no_wrap=True, **(native if unit is ChargingRateUnit.W else {}))
+    table.add_column("phases", justify="right", no_wrap=True)
+    table.add_column("governed by")
+    for index, period in enumerate(schedule.periods):
+        start = schedule.schedule_start + timedelta(seconds=period.start_period)
+        end = schedule.schedule_start + timedelta(seconds=_period_end(schedule, index))
+        amps, watts = _both_units(period, unit, voltage=voltage, default_phases=default_phases)
+        phases = Text(str(period.number_phases)) if period.number_phases else Text(f"({default_phases})", "dim")
+        table.add_row(
+            Text(format_timestamp(start)),
+            Text(format_offset(period.start_period)),
+            Text(format_timestamp(end)),
+            amps,
+            watts,
+            phases,
+            Text(describe_governed_by(period.governed_by, "\n"), style=governing_color(period.governed_by)),
+        )
+    console.print(table)
+
+
+def _table_caption(schedule: CompositeSchedule, voltage: float) -> str:
+    start, end = schedule.schedule_start, _window_end(schedule)
+    return (
+        f"{format_timestamp(start)} → {format_timestamp(end)} ({format_offset(schedule.duration)[1:]}), "
+        f"computed in {schedule.charging_rate_unit.value}; W = A × {voltage:g} V × phases, (n) = default phases"
+    )
+
+
+def _both_units(
+    period: CompositePeriod, unit: ChargingRateUnit, *, voltage: float, default_phases: int
+) -> tuple[Text, Text]:
+    """The A and W cells of a period: the computed unit as is, the other converted ("–" if not computable)."""
+    if period.limit < 0:
+        undefined, dash = Text(UNDEFINED, "yellow"), Text("–", "dim")
+        return (undefined, dash) if unit is ChargingRateUnit.A else (dash, undefined)
+    phases = period.number_phases or default_phases
+    cells = []
+    for target in (ChargingRateUnit.A, ChargingRateUnit.W):
+        value = convert_limit(period.limit, unit, target, voltage=voltage, phases=phases)
+        cells.append(Text("–", "dim") if value is None else Text(format_limit(value, target)))
+    return cells[0], cells[1]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# chart
+
+
+def render_chart(
+    console: Console,
+    schedule: CompositeSchedule,
+    *,
+    width: int | None = None,
+    height: int = 12,
+    voltage: float | None = None,
+    default_phases: int = 3,
+) -> None:
+    """Print a step chart of the composite limit over the window, with one lane per stacked layer beneath it.
+
+    The composite is drawn as a heavy line coloured by who governs each stretch. Each layer (a purpose's
+    stacked result on one EVSE) gets a one-row lane of block characters on a shared scale (▁ = 0 … █ = the
+    largest limit shown), so the reason for every step of the composite can be read off directly below it.
+    A layer in the other unit is converted when ``voltage`` is given and otherwise drawn on its own scale.
+    Each column shows what is in force at its start time; the table lists every period exactly.
+    """
+    for line in chart_lines(
+        schedule,
+        width=width if width is not None else console.width,
+        height=height,
+        voltage=voltage,
+        default_phases=default_phases,
+    ):
+        console.print(line, no_wrap=True, overflow="crop", crop=True)
+
+
+def chart_lines(
+    schedule: CompositeSchedule,
+    *,
+    width: int,
+    height: int = 12,
+    voltage: float | None = None,
+    default_phases: int = 3,
+) -> list[Text]:
+    """The lines :func:`render_chart` prints (each at most ``width`` cells)."""
+    unit = schedule.charging_rate_unit
+    height = max(2, height)
+    span = max(schedule.duration, 1)
+    lines = [_chart_title(schedule)]
+    if not schedule.periods:
+        lines.append(Text("(no periods)", "dim"))
+        return lines
+
+    defined = [p.limit for p in schedule.periods if p.limit >= 0]
+    top = max(defined, default=0.0) or 1.0
+    y_labels = {0: format_limit(0.0, unit), height - 1: format_limit(top, unit)}
+    for value in sorted(set(defined)):
+        y_labels.setdefault(_row(value, top, height), format_limit(value, unit))
+
+    lanes = [_Lane.build(layer, unit, voltage=voltage, default_phases=default_phases) for layer in schedule.layers]
+    margin = max([len(f"[{unit.value}]")] + [len(s) for s in y_labels.values()] + [len(ln.label) for ln in lanes])
+    plot_w = max(1, width - margin - 1)
+
+    columns = [_offset_of_column(c, plot_w, span) for c in range(plot_w)]
+    periods = [_in_force(schedule.periods, offset) for offset in columns]
+    lines.extend(_plot_rows(periods, top, height, margin, y_labels, unit))
+    lines.extend(_x_axis(schedule.schedule_start, schedule.duration, span, plot_w, margin))
+    if lanes:
+        lines.extend(_lane_rows(lanes, columns, top, margin, unit))
+    lines.append(_legend(schedule, lanes))
+    return lines
+
+
+def _chart_title(schedule: CompositeSchedule) -> Text:
+    start, end = schedule.schedule_start, _window_end(schedule)
+    text = Text(f"Composite limit · {evse_label(schedule.evse_id)} · ", style="bold")
+    text.append(f"{format_timestamp(start)} → {format_timestamp(end)} ({schedule.duration} s, UTC)")
+    return text
+
+
+def _offset_of_column(column: int, plot_w: int, span: int) -> float:
+    return column * span / plot_w
+
+
+def _in_force(periods: Sequence[CompositePeriod], offset: float) -> CompositePeriod | None:
+    current = None
+    for period in periods:
+        if period.start_period > offset:
+            break
+        current = period
+    return current
+
+
+def _row(value: float, top: float, height: int) -> int:
+    return min(height - 1, max(0, round(value / top * (height - 1))))
+
+
+def _plot_rows(
+    periods: Sequence[CompositePeriod | None],
+    top: float,
+    height: int,
+    margin: int,
+    y_labels: Mapping[int, str],
+    unit: ChargingRateUnit,
+) -> list[Text]:
+    grid: list[list[tuple[str, str]]] = [[(" ", "")] * len(periods) for _ in range(height)]
+    previous: int | None = None
+    for column, period in enumerate(periods):
+        if period is None or period.limit < 0:
+            grid[0][column] = ("┄", "dim yellow")
+            previous = None
+            continue
+        row = _row(period.limit, top, height)
+        style = governing_color(period.governed_by)
+        if previous is None or previous == row:
+            grid[row][column] = ("━", style)
+        else:
+            up = row > previous
+            grid[previous][column] = ("┛" if up else "┓", style)
+            for between in range(min(row, previous) + 1, max(row, previous)):
+                grid[between][column] = ("┃", style)
+            grid[row][column] = ("┏" if up else "┗", style)
+        previous = row
+
+    lines = [Text(f"[{unit.value}]".rjust(margin), "dim")]
+    for row in range(height - 1, -1, -1):
+        label = y_labels.get(row)
+        line = Text((label or "").rjust(margin), "dim")
+        line.append("┤" if label is not None else "│", "dim")
+        for char, style in grid[row]:
+            line.append(char, style)
+        lines.append(line)
+    return lines
+
+
+def _x_axis(start: datetime, duration: int, span: int, plot_w: int, margin: int) -> list[Text]:
+    """The axis line with ticks, and the time labels under them (UTC, aligned to round clock times)."""
+    ticks = _ticks(start, duration, span, plot_w)
+    axis = ["─"] * plot_w
+    labels = [" "] * plot_w
+    free_from = 0
+    for column, label in ticks:
+        axis[column] = "┬"
+        place = min(column, plot_w - len(label))
+        if place < free_from or place < 0:
+            continue
+        labels[place : place + len(label)] = label
+        free_from = place + len(label) + 1
+    return [
+        Text(" " * margin + "└" + "".join(axis), "dim"),
+        Text(" " * (margin + 1) + "".join(labels)),
+    ]
+
+
+def _ticks(start: datetime, duration: int, span: int, plot_w: int) -> list[tuple[int, str]]:
+    """(column, label) pairs: the finest round interval whose labels fit side by side in ``plot_w``."""
+    if duration <= 0:
+        return [(0, start.strftime("%H:%M:%S"))]
+    first = floor_epoch(start)
+    for interval in _TICK_INTERVALS_S:
+        fmt = _tick_format(interval, span)
+        width = len(start.strftime(fmt)) + 2
+        epochs = range(math.ceil(first / interval) * interval, first + span + 1, interval)
+        if len(epochs) <= max(1, plot_w // width):
+            break
+    return [
+        (min(plot_w - 1, int((t - first) * plot_w // span)), from_epoch(t).strftime(fmt)) for t in epochs
+    ]
+
+
+def _tick_format(interval: int, span: int) -> str:
+    if interval % 86_400 == 0:
+        return "%m-%d"
+    if interval < 60:
+        return "%H:%M:%S"
+    if span > 86_400:
+        return "%m-%d %H:%M"
+    return "%H:%M"
+
+
+class _Lane:
+    """One layer sampled for the chart: its label, colour and values in the chart's unit (or its own)."""
+
+    __slots__ = ("color", "label", "layer", "own_unit", "periods")
+
+    def __init__(
+        self, layer: CompositeLayer, label: str, color: str, periods: list[tuple[int, float | None]], own_unit
+    ) -> None:
+        self.layer = layer
+        self.label = label
+        self.color = color
+        self.periods = periods
+        self.own_unit: ChargingRateUnit | None = own_unit
+
+    @classmethod
+    def build(
+        cls, layer: CompositeLayer, unit: ChargingRateUnit, *, voltage: float | None, default_phases: int
+    ) -> _Lane:
+        periods: list[tuple[int, float | None]] = []
+        own_unit = None
+        for lp in layer.periods:
+            value = lp.limit if lp.limit is not None and lp.limit >= 0 else None
+            if value is not None and lp.unit is not None and lp.unit is not unit:
+                converted = None
+                if voltage is not None:
+                    phases = lp.number_phases or default_phases
+                    converted = convert_limit(value, lp.unit, unit, voltage=voltage, phases=phases)
+                if converted is None:
+                    own_unit = lp.unit
+                else:
+                    value = converted
+            periods.append((lp.start_period, value))
+        label = f"{PURPOSE_ABBREVIATIONS.get(layer.purpose, layer.purpose.value)}@{layer.evse_id}"
+        return cls(layer, label, PURPOSE_COLORS.get(layer.purpose, SEVERAL_PURPOSES_COLOR), periods, own_unit)
+
+    def value_at(self, offset: float) -> float | None:
+        current = None
+        for start, value in self.periods:
+            if start > offset:
+                break
+            current = value
+        return current
+
+    def peak(self) -> float:
+        return max((v for _, v in self.periods if v is not None), default=0.0)
+
+
+def _lane_rows(
+    lanes: Sequence[_Lane], columns: Sequence[float], top: float, margin: int, unit: ChargingRateUnit
+) -> list[Text]:
+    shared_top = max([top] + [lane.peak() for lane in lanes if lane.own_unit is None]) or 1.0
+    header = Text(" " * margin + " ")
+    header.append(f"layers: ▁ 0 … █ {format_limit(shared_top, unit)} {unit.value}, · no limit", "dim")
+    lines = [header]
+    for lane in lanes:
+        lane_top = (lane.peak() or 1.0) if lane.own_unit is not None else shared_top
+        line = Text(lane.label.rjust(margin), lane.color)
+        line.append(" ")
+        for offset in columns:
+            value = lane.value_at(offset)
+            if value is None:
+                line.append("·", "dim")
+            else:
+                level = min(len(_BLOCKS) - 1, max(0, round(value / lane_top * (len(_BLOCKS) - 1))))
+                line.append(_BLOCKS[level], lane.color)
+        lines.append(line)
+    return lines
+
+
+def _legend(schedule: CompositeSchedule, lanes: Sequence[_Lane]) -> Text:
+    """Colour key: purposes that govern or have a lane, then local limit / mixed / undefined where they occur."""
+    purposes: list[ChargingProfilePurpose] = []
+    for period in schedule.periods:
+        purposes.extend(ref.purpose for ref in period.governed_by)
+    purposes.extend(lane.layer.purpose for lane in lanes)
+    legend = Text()
+    for purpose in sorted(set(purposes), key=list(ChargingProfilePurpose).index):
+        abbreviation = PURPOSE_ABBREVIATIONS.get(purpose)
+        legend.append("━ ", PURPOSE_COLORS.get(purpose, SEVERAL_PURPOSES_COLOR))
+        legend.append(f"{abbreviation} = {purpose.value}  " if abbreviation else f"{purpose.value}  ")
+    if any(p.is_local_limit and p.limit >= 0 for p in schedule.periods):
+        legend.append("━ ", LOCAL_LIMIT_COLOR)
+        legend.append(f"{LOCAL_LIMIT}  ")
+    if any(len({ref.purpose for ref in p.governed_by}) > 1 for p in schedule.periods):
+        legend.append("━ ", SEVERAL_PURPOSES_COLOR)
+        legend.append("several purposes  ")
+    if any(p.limit < 0 for p in schedule.periods):
+        legend.append("┄ ", "dim yellow")
+        legend.append(f"{UNDEFINED} (no limit defined)  ")
+    for lane in lanes:
+        if lane.own_unit is not None:
+            legend.append(f"{lane.label} on its own scale ({lane.own_unit.value})  ", "dim")
+    legend.rstrip()
+    return legend

@@ -1,0 +1,186 @@
+"""The composite schedule of an EVSE or a whole station: what the charger will do, period by period.
+
+Order of combination (1.6 §3.13.1/3.13.3, K02 remark, K08):
+
+1. per purpose, the leading schedule by stack level (:mod:`.stacking`), over the EVSE's own profiles pooled
+   with the station-wide (evse 0) ones;
+2. TxProfile over TxDefaultProfile (:func:`.combine.first_with_limit`), only while a transaction runs or is
+   simulated (GetCompositeSchedule computes "as if", K08.FR.06);
+3. the minimum with ChargingStationExternalConstraints;
+4. for the station (evse 0) the sum over EVSEs, or only the station caps, as the dialect says (A13);
+5. the minimum with the ChargingStationMaxProfile;
+6. conversion to the requested unit, the local limit where nothing limits, compaction (:mod:`.convert`).
+
+Every place where chargers disagree is a field of the station's :class:`~wattcap.core.dialects.Dialect`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from wattcap.core.composite.combine import first_with_limit, lowest, summed
+from wattcap.core.composite.convert import to_periods
+from wattcap.core.composite.expand import Entry, expand
+from wattcap.core.composite.stacking import leading_schedule
+from wattcap.core.composite.steps import Step
+from wattcap.core.dialects import StationAggregation, UnitChoice
+from wattcap.core.model import (
+    ChargingProfilePurpose,
+    ChargingRateUnit,
+    CompositeLayer,
+    CompositeSchedule,
+    InstalledProfile,
+    LayerPeriod,
+    Transaction,
+)
+from wattcap.core.station import CurrentType, StationConfig
+from wattcap.core.timeutil import floor_epoch, from_epoch
+
+_MAX = ChargingProfilePurpose.CHARGING_STATION_MAX
+_TX = ChargingProfilePurpose.TX
+_TX_DEFAULT = ChargingProfilePurpose.TX_DEFAULT
+_EXTERNAL = ChargingProfilePurpose.CHARGING_STATION_EXTERNAL_CONSTRAINTS
+
+
+class _Calculation:
+    """One composite request: the window, the station and the profiles, with per-request caches."""
+
+    def __init__(self, station: StationConfig, installed: Sequence[InstalledProfile], *, now: int, end: int,
+                 transactions: Iterable[Transaction], simulate_transaction: bool, offline: bool,
+                 with_layers: bool) -> None:
+        self.station = station
+        self.dialect = station.dialect
+        self.now = now
+        self.end = end
+        ignored = set(station.ignored_purposes_offline) if offline else set()
+        self.by_evse: dict[int, list[InstalledProfile]] = {}
+        for item in installed:
+            if item.profile.purpose not in ignored:
+                self.by_evse.setdefault(item.evse_id, []).append(item)
+        self.transactions = {t.evse_id: t for t in transactions}
+        self.simulate = simulate_transaction and self.dialect.simulates_transaction
+        self.missing_phases = self.dialect.conform_missing_phases_ac if station.current_type is CurrentType.AC else None
+        self.layers: list[CompositeLayer] | None = [] if with_layers else None
+
+    # -- entries -------------------------------------------------------------------------------------------
+
+    def _entries(self, profiles: Iterable[InstalledProfile], session_start: int | None) -> list[Entry]:
+        out: list[Entry] = []
+        for item in profiles:
+            out.extend(expand(item, now=self.now, window_end=self.end, session_start=session_start,
+                              missing_phases=self.missing_phases))
+        return out
+
+    def _leading(self, profiles: list[InstalledProfile], session_start: int | None, purpose, evse_id: int) -> list[Step]:
+        steps = leading_schedule(self._entries(profiles, session_start), now=self.now, end=self.end)
+        if self.layers is not None and profiles:
+            self.layers.append(_layer(purpose, evse_id, steps, self.now))
+        return steps
+
+    # -- per EVSE ------------------------------------------------------------------------------------------
+
+    def evse(self, evse_id: int) -> list[Step]:
+        """Steps 1–3 for one EVSE (no station max yet)."""
+        station_wide = self.by_evse.get(0, [])
+        own = self.by_evse.get(evse_id, [])
+        transaction = self.transactions.get(evse_id)
+        session_start = floor_epoch(transaction.start) if transaction and transaction.start else None
+
+        def of(purpose, items):
+            return [p for p in items if p.profile.purpose is purpose]
+
+        if transaction is not None or self.simulate:
+            tx_profiles = [p for p in of(_TX, station_wide) + of(_TX, own) if self._tx_applies(p, transaction)]
+            tx = self._leading(tx_profiles, session_start, _TX, evse_id)
+            if self.dialect.evse_tx_default_hides_station:
+                tx_default = first_with_limit(
+                    self._leading(of(_TX_DEFAULT, own), session_start, _TX_DEFAULT, evse_id),
+                    self._leading(of(_TX_DEFAULT, station_wide), session_start, _TX_DEFAULT, 0),
+                )
+            else:
+                tx_default = self._leading(of(_TX_DEFAULT, station_wide) + of(_TX_DEFAULT, own), session_start,
+                                           _TX_DEFAULT, evse_id)
+            charging = first_with_limit(tx, tx_default)
+        else:
+            charging = [Step(self.now)]
+        external = of(_EXTERNAL, station_wide) + of(_EXTERNAL, own)
+        if not external:
+            return charging
+        return lowest([self._leading(external, session_start, _EXTERNAL, evse_id), charging])
+
+    def _tx_applies(self, item: InstalledProfile, transaction: Transaction | None) -> bool:
+        """A TxProfile binds to its transaction (R16-04, K01.FR.09/33)."""
+        wanted = item.profile.transaction_id
+        if wanted is None:
+            return self.dialect.tx_profile_without_transaction_id_applies
+        return transaction is not None and transaction.transaction_id == wanted
+
+    # -- station -------------------------------------------------------------------------------------------
+
+    def station_max(self) -> list[Step]:
+        profiles = [p for p in self.by_evse.get(0, []) if p.profile.purpose is _MAX]
+        return self._leading(profiles, None, _MAX, 0)
+
+    def total(self, evse_id: int) -> list[Step]:
+        if evse_id != 0:
+            return lowest([self.evse(evse_id), self.station_max()])
+        if self.dialect.station_aggregation is StationAggregation.STATION_CAPS_ONLY:
+            return self.station_max()
+        per_evse = [self.evse(e) for e in self.station.evse_ids]
+        total = summed(per_evse, default_current=self.station.default_limit_a,
+                       default_power=self.station.default_limit_w)
+        return lowest([total, self.station_max()])
+
+
+def composite_schedule(
+    station: StationConfig,
+    installed: Sequence[InstalledProfile],
+    *,
+    evse_id: int,
+    start: datetime,
+    duration: int,
+    unit: ChargingRateUnit | None = None,
+    transactions: Iterable[Transaction] = (),
+    simulate_transaction: bool = True,
+    offline: bool = False,
+    with_layers: bool = False,
+) -> CompositeSchedule:
+    """The composite schedule the station should report for ``evse_id`` (0 = the whole station).
+
+    ``installed`` is what the charger holds (use :mod:`wattcap.core.holdings` to get there from requests);
+    ``start`` and ``duration`` are the GetCompositeSchedule window, floored to whole seconds as chargers do.
+    ``unit`` None lets the charger choose as its dialect says. ``with_layers`` also returns each purpose's
+    stacked schedule (for previews); it costs time, so the hot path leaves it off.
+    """
+    now = floor_epoch(start)
+    end = floor_epoch(start + timedelta(seconds=duration))
+    now = min(now, end)  # a negative duration is a zero-length window at its end
+    calculation = _Calculation(station, installed, now=now, end=end, transactions=transactions,
+                               simulate_transaction=simulate_transaction, offline=offline, with_layers=with_layers)
+    steps = calculation.total(evse_id)
+    chosen = unit or _choose_unit(station, installed)
+    periods = to_periods(steps, unit=chosen, now=now, station=station, dialect=station.dialect)
+    return CompositeSchedule(evse_id=evse_id, schedule_start=from_epoch(now), duration=end - now,
+                             charging_rate_unit=chosen, periods=periods,
+                             layers=tuple(calculation.layers or ()))
+
+
+def _choose_unit(station: StationConfig, installed: Sequence[InstalledProfile]) -> ChargingRateUnit:
+    if station.dialect.unit_when_unspecified is UnitChoice.FIRST_PROFILE and installed:
+        return installed[0].profile.schedule.charging_rate_unit
+    return station.capabilities.rate_units[0] if station.capabilities.rate_units else ChargingRateUnit.A
+
+
+def _layer(purpose: ChargingProfilePurpose, evse_id: int, steps: list[Step], now: int) -> CompositeLayer:
+    periods = []
+    for step in steps:
+        if step.current is not None:
+            periods.append(LayerPeriod(step.start - now, step.current, ChargingRateUnit.A, step.number_phases,
+                                       step.current_refs[0] if step.current_refs else None))
+        elif step.power is not None:
+            periods.append(LayerPeriod(step.start - now, step.power, ChargingRateUnit.W, step.number_phases,
+                                       step.power_refs[0] if step.power_refs else None))
+        else:
+            periods.append(LayerPeriod(step.start - now, None, None, None, None))
+    return CompositeLayer(purpose, evse_id, tuple(periods))
