@@ -12,6 +12,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Smart-charging control plane for EV charging sites (OCPP 1.6J and 2.0.1)."""
+
+
 def _register() -> None:
     from wattcap.cli import composite  # noqa: F401  (registers its command)
 

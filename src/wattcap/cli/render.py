@@ -63,6 +63,8 @@ PURPOSE_ABBREVIATIONS: Mapping[ChargingProfilePurpose, str] = MappingProxyType(
 """Short purpose names for the chart's lane labels, which share the narrow y-axis margin."""
 
 UNDEFINED = "undefined"
+WIDE_TABLE = 110
+"""Console width from which the table shows period ends as timestamps (else as offsets)."""
 LOCAL_LIMIT = "local limit"
 
 _BLOCKS = "▁▂▃▄▅▆▇█"
@@ -154,33 +156,37 @@ def render_table(
 
     The limit is shown in both units because sites are sized in amps and tariffs in watts; the unit the
     schedule was computed in is bold, the other is derived with W = A × ``voltage`` × phases, where phases is
-    the period's ``numberPhases`` or, shown in brackets, ``default_phases``.
+    the period's ``numberPhases`` or, shown in brackets, ``default_phases``. A period ends where the next one
+    starts: on a console of at least :data:`WIDE_TABLE` columns as a timestamp, otherwise as an offset, so the
+    attribution column keeps room on an ordinary 80–100 column terminal.
     """
     unit = schedule.charging_rate_unit
+    wide = console.width >= WIDE_TABLE
     table = Table(
         title=Text(title if title is not None else f"Composite schedule · {evse_label(schedule.evse_id)}"),
         caption=Text(_table_caption(schedule, voltage)),
         box=box.SIMPLE_HEAD,
+        show_edge=False,
         pad_edge=False,
-        collapse_padding=True,
+        padding=(0, 0),
     )
     native = {"style": "bold"}
     table.add_column("start (UTC)", no_wrap=True)
     table.add_column("offset", justify="right", no_wrap=True)
-    table.add_column("end (UTC)", no_wrap=True)
+    table.add_column("end (UTC)" if wide else "end", justify="left" if wide else "right", no_wrap=True)
     table.add_column("limit A", justify="right", no_wrap=True, **(native if unit is ChargingRateUnit.A else {}))
     table.add_column("limit W", justify="right", no_wrap=True, **(native if unit is ChargingRateUnit.W else {}))
     table.add_column("phases", justify="right", no_wrap=True)
-    table.add_column("governed by")
+    table.add_column("governed by", overflow="fold")
     for index, period in enumerate(schedule.periods):
-        start = schedule.schedule_start + timedelta(seconds=period.start_period)
-        end = schedule.schedule_start + timedelta(seconds=_period_end(schedule, index))
+        end_offset = _period_end(schedule, index)
+        end = schedule.schedule_start + timedelta(seconds=end_offset)
         amps, watts = _both_units(period, unit, voltage=voltage, default_phases=default_phases)
         phases = Text(str(period.number_phases)) if period.number_phases else Text(f"({default_phases})", "dim")
         table.add_row(
-            Text(format_timestamp(start)),
+            Text(format_timestamp(schedule.schedule_start + timedelta(seconds=period.start_period))),
             Text(format_offset(period.start_period)),
-            Text(format_timestamp(end)),
+            Text(format_timestamp(end) if wide else format_offset(end_offset)),
             amps,
             watts,
             phases,
@@ -192,8 +198,8 @@ def render_table(
 def _table_caption(schedule: CompositeSchedule, voltage: float) -> str:
     start, end = schedule.schedule_start, _window_end(schedule)
     return (
-        f"{format_timestamp(start)} → {format_timestamp(end)} ({format_offset(schedule.duration)[1:]}), "
-        f"computed in {schedule.charging_rate_unit.value}; W = A × {voltage:g} V × phases, (n) = default phases"
+        f"{format_timestamp(start)} → {format_timestamp(end)} ({format_offset(schedule.duration)[1:]}) · "
+        f"unit {schedule.charging_rate_unit.value} · W = A × {voltage:g} V × phases, (n) = default"
     )
 
 
@@ -240,6 +246,7 @@ def render_chart(
         voltage=voltage,
         default_phases=default_phases,
     ):
+        line.rstrip()
         console.print(line, no_wrap=True, overflow="crop", crop=True)
 
 
@@ -276,7 +283,7 @@ def chart_lines(
     lines.extend(_x_axis(schedule.schedule_start, schedule.duration, span, plot_w, margin))
     if lanes:
         lines.extend(_lane_rows(lanes, columns, top, margin, unit))
-    lines.append(_legend(schedule, lanes))
+    lines.extend(_pack(_legend(schedule, lanes), width))
     return lines
 
 
@@ -334,7 +341,8 @@ def _plot_rows(
     lines = [Text(f"[{unit.value}]".rjust(margin), "dim")]
     for row in range(height - 1, -1, -1):
         label = y_labels.get(row)
-        line = Text((label or "").rjust(margin), "dim")
+        line = Text()
+        line.append((label or "").rjust(margin), "dim")
         line.append("┤" if label is not None else "│", "dim")
         for char, style in grid[row]:
             line.append(char, style)
@@ -443,7 +451,8 @@ def _lane_rows(
     lines = [header]
     for lane in lanes:
         lane_top = (lane.peak() or 1.0) if lane.own_unit is not None else shared_top
-        line = Text(lane.label.rjust(margin), lane.color)
+        line = Text()
+        line.append(lane.label.rjust(margin), lane.color)
         line.append(" ")
         for offset in columns:
             value = lane.value_at(offset)
@@ -456,28 +465,40 @@ def _lane_rows(
     return lines
 
 
-def _legend(schedule: CompositeSchedule, lanes: Sequence[_Lane]) -> Text:
+def _legend(schedule: CompositeSchedule, lanes: Sequence[_Lane]) -> list[Text]:
     """Colour key: purposes that govern or have a lane, then local limit / mixed / undefined where they occur."""
     purposes: list[ChargingProfilePurpose] = []
     for period in schedule.periods:
         purposes.extend(ref.purpose for ref in period.governed_by)
     purposes.extend(lane.layer.purpose for lane in lanes)
-    legend = Text()
+    items: list[Text] = []
     for purpose in sorted(set(purposes), key=list(ChargingProfilePurpose).index):
         abbreviation = PURPOSE_ABBREVIATIONS.get(purpose)
-        legend.append("━ ", PURPOSE_COLORS.get(purpose, SEVERAL_PURPOSES_COLOR))
-        legend.append(f"{abbreviation} = {purpose.value}  " if abbreviation else f"{purpose.value}  ")
+        name = f"{abbreviation} = {purpose.value}" if abbreviation else purpose.value
+        items.append(Text.assemble(("━ ", PURPOSE_COLORS.get(purpose, SEVERAL_PURPOSES_COLOR)), name))
     if any(p.is_local_limit and p.limit >= 0 for p in schedule.periods):
-        legend.append("━ ", LOCAL_LIMIT_COLOR)
-        legend.append(f"{LOCAL_LIMIT}  ")
+        items.append(Text.assemble(("━ ", LOCAL_LIMIT_COLOR), LOCAL_LIMIT))
     if any(len({ref.purpose for ref in p.governed_by}) > 1 for p in schedule.periods):
-        legend.append("━ ", SEVERAL_PURPOSES_COLOR)
-        legend.append("several purposes  ")
+        items.append(Text.assemble(("━ ", SEVERAL_PURPOSES_COLOR), "several purposes"))
     if any(p.limit < 0 for p in schedule.periods):
-        legend.append("┄ ", "dim yellow")
-        legend.append(f"{UNDEFINED} (no limit defined)  ")
+        items.append(Text.assemble(("┄ ", "dim yellow"), f"{UNDEFINED} (no limit defined)"))
     for lane in lanes:
         if lane.own_unit is not None:
-            legend.append(f"{lane.label} on its own scale ({lane.own_unit.value})  ", "dim")
-    legend.rstrip()
-    return legend
+            items.append(Text(f"{lane.label} on its own scale ({lane.own_unit.value})", "dim"))
+    return items
+
+
+def _pack(items: Sequence[Text], width: int, gap: str = "  ") -> list[Text]:
+    """Lay ``items`` out left to right, starting a new line where the next would not fit in ``width``."""
+    lines: list[Text] = []
+    line = Text()
+    for item in items:
+        if line.cell_len and line.cell_len + len(gap) + item.cell_len > width:
+            lines.append(line)
+            line = Text()
+        if line.cell_len:
+            line.append(gap)
+        line.append_text(item)
+    if line.cell_len:
+        lines.append(line)
+    return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -55,7 +56,7 @@ def to_epoch(value: datetime) -> float:
 
 def floor_epoch(value: datetime) -> int:
     """Whole seconds since the epoch, floored (chargers evaluate schedules in whole seconds)."""
-    return int((value - EPOCH) // timedelta(seconds=1))
+    return math.floor(value.timestamp())
 
 
 def from_epoch(seconds: int | float) -> datetime:

@@ -13,8 +13,12 @@ from wattcap.core.timeutil import format_timestamp
 
 
 def _ref(ref: ProfileRef) -> dict[str, Any]:
-    return {"profileId": ref.profile_id, "purpose": ref.purpose.value, "stackLevel": ref.stack_level,
-            "evseId": ref.evse_id}
+    return {
+        "profileId": ref.profile_id,
+        "purpose": ref.purpose.value,
+        "stackLevel": ref.stack_level,
+        "evseId": ref.evse_id,
+    }
 
 
 def period_to_json(period: CompositePeriod, *, stack_level: bool = True, attribution: bool = True) -> dict[str, Any]:
@@ -32,8 +36,9 @@ def period_to_json(period: CompositePeriod, *, stack_level: bool = True, attribu
     return out
 
 
-def composite_to_json(schedule: CompositeSchedule, *, stack_level: bool = True,
-                      attribution: bool = True) -> dict[str, Any]:
+def composite_to_json(
+    schedule: CompositeSchedule, *, stack_level: bool = True, attribution: bool = True
+) -> dict[str, Any]:
     return {
         "evseId": schedule.evse_id,
         "duration": schedule.duration,

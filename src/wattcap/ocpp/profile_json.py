@@ -286,8 +286,10 @@ def profile_from_json(data: Any, version: OcppVersion | str) -> ChargingProfile:
         raise ProfileFormatError("chargingProfilePurpose", "required field is missing")
     purpose_reader = _enum(ChargingProfilePurpose, codec.purpose_aliases)
     purpose = purpose_reader(data["chargingProfilePurpose"], "chargingProfilePurpose")
-    if codec.version is OcppVersion.V16 and purpose.value == "ChargingStationMaxProfile" and (
-        data["chargingProfilePurpose"] != "ChargePointMaxProfile"
+    if (
+        codec.version is OcppVersion.V16
+        and purpose.value == "ChargingStationMaxProfile"
+        and (data["chargingProfilePurpose"] != "ChargePointMaxProfile")
     ):
         raise ProfileFormatError("chargingProfilePurpose", "1.6 calls the station maximum ChargePointMaxProfile")
     values["purpose"] = purpose
@@ -314,9 +316,7 @@ def _write_schedule(schedule: ChargingSchedule, codec: _Codec) -> dict[str, Any]
     if codec.schedule_id:
         out["id"] = schedule.id if schedule.id is not None else 0
     out.update(_write_object(schedule, codec.schedule_fields))
-    out["chargingSchedulePeriod"] = [
-        {**_write_object(p, codec.period_fields), **p.extra} for p in schedule.periods
-    ]
+    out["chargingSchedulePeriod"] = [{**_write_object(p, codec.period_fields), **p.extra} for p in schedule.periods]
     out.update(schedule.extra)
     return out
 

@@ -42,13 +42,15 @@ def _equal(name: str, want: Any, got: Any, check: Mapping[str, Any]) -> bool:
         return abs(want - got) <= (check.get("startPeriod_tolerance_s") or 0)
     if name in _NUMERIC:
         tolerance = check.get("limit_tolerance_abs")
-        return math.isclose(float(want), float(got), rel_tol=1e-6 if tolerance is None else 0.0,
-                            abs_tol=tolerance or 0.0)
+        return math.isclose(
+            float(want), float(got), rel_tol=1e-6 if tolerance is None else 0.0, abs_tol=tolerance or 0.0
+        )
     return want == got
 
 
-def check_scenario(scenario_id: str, schedule: CompositeSchedule, expected: Mapping[str, Any],
-                   check: Mapping[str, Any] | None) -> CheckResult:
+def check_scenario(
+    scenario_id: str, schedule: CompositeSchedule, expected: Mapping[str, Any], check: Mapping[str, Any] | None
+) -> CheckResult:
     check = check or {"mode": "exact"}
     mode = check.get("mode", "exact")
     fields = list(check.get("fields") or _DEFAULT_FIELDS)
@@ -79,11 +81,14 @@ def check_scenario(scenario_id: str, schedule: CompositeSchedule, expected: Mapp
     for i in range(count):
         for name in fields:
             if name == "numberPhases_if_both_present":
-                if "numberPhases" in want[i] and "numberPhases" in got[i] and (
-                    want[i]["numberPhases"] != got[i]["numberPhases"]
+                if (
+                    "numberPhases" in want[i]
+                    and "numberPhases" in got[i]
+                    and (want[i]["numberPhases"] != got[i]["numberPhases"])
                 ):
-                    problems.append(f"period {i} numberPhases: expected {want[i]['numberPhases']}, "
-                                    f"got {got[i]['numberPhases']}")
+                    problems.append(
+                        f"period {i} numberPhases: expected {want[i]['numberPhases']}, got {got[i]['numberPhases']}"
+                    )
                 continue
             expected_value = want[i].get(name, _default_for_absent(check, name))
             actual_value = got[i].get(name, _default_for_absent(check, name))

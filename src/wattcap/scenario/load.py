@@ -125,7 +125,7 @@ def _station(config: Any, version: OcppVersion) -> StationConfig:
         evse_ids = tuple(range(1, count + 1))
     units = config.get("charging_rate_units_supported", ["A", "W"])
     if not isinstance(units, list) or not units:
-        raise ScenarioError("config.charging_rate_units_supported", "expected a non-empty list like [\"A\", \"W\"]")
+        raise ScenarioError("config.charging_rate_units_supported", 'expected a non-empty list like ["A", "W"]')
     rate_units = tuple(_unit(u, f"config.charging_rate_units_supported[{i}]") for i, u in enumerate(units))
     try:
         current_type = CurrentType(config.get("evse_phase_type", "AC"))
@@ -158,8 +158,7 @@ def _station(config: Any, version: OcppVersion) -> StationConfig:
         supply_voltage_v=_number(config, "supply_voltage_V", 230.0),
         default_limit_a=_number(config, "default_limit_A", 48.0),
         default_limit_w=_number(config, "default_limit_W", 33_120.0),
-        default_number_phases=_int(config.get("default_number_phases") or 3, "config.default_number_phases",
-                                   minimum=1),
+        default_number_phases=_int(config.get("default_number_phases") or 3, "config.default_number_phases", minimum=1),
         capabilities=capabilities,
         ignored_purposes_offline=tuple(ignored),
     )
@@ -176,11 +175,13 @@ def _transactions(value: Any) -> tuple[Transaction, ...]:
             raise ScenarioError(path, "expected an object {evse_id, transaction_id, start}")
         tx_id = item.get("transaction_id")
         start = item.get("start")
-        out.append(Transaction(
-            evse_id=_int(item.get("evse_id", 1), f"{path}.evse_id", minimum=1),
-            transaction_id=None if tx_id is None else str(tx_id),
-            start=None if start is None else _time(start, f"{path}.start"),
-        ))
+        out.append(
+            Transaction(
+                evse_id=_int(item.get("evse_id", 1), f"{path}.evse_id", minimum=1),
+                transaction_id=None if tx_id is None else str(tx_id),
+                start=None if start is None else _time(start, f"{path}.start"),
+            )
+        )
     return tuple(out)
 
 

@@ -11,6 +11,10 @@ def first_with_limit(preferred: list[Step], fallback: list[Step]) -> list[Step]:
     This is how a TxProfile replaces the TxDefaultProfile (1.6 §3.13.1: "SHALL overrule", not a minimum;
     OCTT TC_066 / TC_K_41) and how an EVSE's own TxDefault hides the station-wide one in some dialects.
     """
+    if _unlimited(preferred):
+        return fallback
+    if _unlimited(fallback):
+        return preferred
     out: list[Step] = []
     for t, (a, b) in walk([preferred, fallback]):
         chosen = a if a.has_limit else b
@@ -23,15 +27,20 @@ def lowest(schedules: list[list[Step]]) -> list[Step]:
 
     Ties keep the earlier schedule's attribution. (2.0.1 §3.7: "The lowest value … of numberPhases".)
     """
-    if len(schedules) == 1:
-        return schedules[0]
+    limiting = [s for s in schedules if not _unlimited(s)]
+    if len(limiting) <= 1:
+        return limiting[0] if limiting else schedules[0]
+    schedules = limiting
     out: list[Step] = []
     for t, steps in walk(schedules):
         merged = Step(t)
         for step in steps:
             if step.current is not None and (merged.current is None or step.current < merged.current):
                 merged.current, merged.current_stack, merged.current_refs = (
-                    step.current, step.current_stack, step.current_refs)
+                    step.current,
+                    step.current_stack,
+                    step.current_refs,
+                )
             if step.power is not None and (merged.power is None or step.power < merged.power):
                 merged.power, merged.power_stack, merged.power_refs = step.power, step.power_stack, step.power_refs
             if step.number_phases is not None and (
@@ -65,8 +74,21 @@ def summed(schedules: list[list[Step]], *, default_current: float, default_power
     return out
 
 
+def _unlimited(steps: list[Step]) -> bool:
+    return len(steps) == 1 and not steps[0].has_limit
+
+
 def _at(step: Step, t: int) -> Step:
     if step.start == t:
         return step
-    return Step(t, step.current, step.power, step.number_phases, step.current_stack, step.power_stack,
-                step.current_refs, step.power_refs, step.min_charging_rate)
+    return Step(
+        t,
+        step.current,
+        step.power,
+        step.number_phases,
+        step.current_stack,
+        step.power_stack,
+        step.current_refs,
+        step.power_refs,
+        step.min_charging_rate,
+    )

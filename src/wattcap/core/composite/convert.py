@@ -17,8 +17,9 @@ def float32(value: float) -> float:
     return _F32.unpack(_F32.pack(value))[0]
 
 
-def to_periods(steps: list[Step], *, unit: ChargingRateUnit, now: int, station: StationConfig,
-               dialect: Dialect) -> tuple[CompositePeriod, ...]:
+def to_periods(
+    steps: list[Step], *, unit: ChargingRateUnit, now: int, station: StationConfig, dialect: Dialect
+) -> tuple[CompositePeriod, ...]:
     """Composite periods in ``unit``, relative to ``now``.
 
     A limit in the other unit converts with the nominal voltage and the period's phases (K01.FR.50, 1.6
@@ -39,15 +40,18 @@ def to_periods(steps: list[Step], *, unit: ChargingRateUnit, now: int, station: 
     return tuple(out)
 
 
-def _period(step: Step, want_power: bool, voltage: float, now: int, station: StationConfig,
-            dialect: Dialect) -> CompositePeriod:
+def _period(
+    step: Step, want_power: bool, voltage: float, now: int, station: StationConfig, dialect: Dialect
+) -> CompositePeriod:
     offset = step.start - now
     native, native_stack, native_refs = (
-        (step.power, step.power_stack, step.power_refs) if want_power
+        (step.power, step.power_stack, step.power_refs)
+        if want_power
         else (step.current, step.current_stack, step.current_refs)
     )
     other, other_stack, other_refs = (
-        (step.current, step.current_stack, step.current_refs) if want_power
+        (step.current, step.current_stack, step.current_refs)
+        if want_power
         else (step.power, step.power_stack, step.power_refs)
     )
     if not dialect.converts_units:
@@ -68,15 +72,23 @@ def _period(step: Step, want_power: bool, voltage: float, now: int, station: Sta
     limit = native
     if dialect.min_charging_rate_is_floor and step.min_charging_rate is not None:
         limit = max(limit, step.min_charging_rate)
-    return CompositePeriod(offset, limit, step.number_phases, stack_level=native_stack,
-                           governed_by=native_refs, transformed=transformed)
+    return CompositePeriod(
+        offset, limit, step.number_phases, stack_level=native_stack, governed_by=native_refs, transformed=transformed
+    )
 
 
 def _with_limit(period: CompositePeriod, limit: float) -> CompositePeriod:
     if limit == period.limit:
         return period
-    return CompositePeriod(period.start_period, limit, period.number_phases, period.phase_to_use,
-                           period.stack_level, period.governed_by, period.transformed)
+    return CompositePeriod(
+        period.start_period,
+        limit,
+        period.number_phases,
+        period.phase_to_use,
+        period.stack_level,
+        period.governed_by,
+        period.transformed,
+    )
 
 
 def _same(a: CompositePeriod, b: CompositePeriod, merge: NeighbourMerge) -> bool:

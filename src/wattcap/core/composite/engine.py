@@ -46,9 +46,18 @@ _EXTERNAL = ChargingProfilePurpose.CHARGING_STATION_EXTERNAL_CONSTRAINTS
 class _Calculation:
     """One composite request: the window, the station and the profiles, with per-request caches."""
 
-    def __init__(self, station: StationConfig, installed: Sequence[InstalledProfile], *, now: int, end: int,
-                 transactions: Iterable[Transaction], simulate_transaction: bool, offline: bool,
-                 with_layers: bool) -> None:
+    def __init__(
+        self,
+        station: StationConfig,
+        installed: Sequence[InstalledProfile],
+        *,
+        now: int,
+        end: int,
+        transactions: Iterable[Transaction],
+        simulate_transaction: bool,
+        offline: bool,
+        with_layers: bool,
+    ) -> None:
         self.station = station
         self.dialect = station.dialect
         self.now = now
@@ -68,11 +77,22 @@ class _Calculation:
     def _entries(self, profiles: Iterable[InstalledProfile], session_start: int | None) -> list[Entry]:
         out: list[Entry] = []
         for item in profiles:
-            out.extend(expand(item, now=self.now, window_end=self.end, session_start=session_start,
-                              missing_phases=self.missing_phases))
+            out.extend(
+                expand(
+                    item,
+                    now=self.now,
+                    window_end=self.end,
+                    session_start=session_start,
+                    missing_phases=self.missing_phases,
+                )
+            )
         return out
 
-    def _leading(self, profiles: list[InstalledProfile], session_start: int | None, purpose, evse_id: int) -> list[Step]:
+    def _leading(
+        self, profiles: list[InstalledProfile], session_start: int | None, purpose, evse_id: int
+    ) -> list[Step]:
+        if not profiles:
+            return [Step(self.now)]
         steps = leading_schedule(self._entries(profiles, session_start), now=self.now, end=self.end)
         if self.layers is not None and profiles:
             self.layers.append(_layer(purpose, evse_id, steps, self.now))
@@ -99,8 +119,9 @@ class _Calculation:
                     self._leading(of(_TX_DEFAULT, station_wide), session_start, _TX_DEFAULT, 0),
                 )
             else:
-                tx_default = self._leading(of(_TX_DEFAULT, station_wide) + of(_TX_DEFAULT, own), session_start,
-                                           _TX_DEFAULT, evse_id)
+                tx_default = self._leading(
+                    of(_TX_DEFAULT, station_wide) + of(_TX_DEFAULT, own), session_start, _TX_DEFAULT, evse_id
+                )
             charging = first_with_limit(tx, tx_default)
         else:
             charging = [Step(self.now)]
@@ -128,8 +149,9 @@ class _Calculation:
         if self.dialect.station_aggregation is StationAggregation.STATION_CAPS_ONLY:
             return self.station_max()
         per_evse = [self.evse(e) for e in self.station.evse_ids]
-        total = summed(per_evse, default_current=self.station.default_limit_a,
-                       default_power=self.station.default_limit_w)
+        total = summed(
+            per_evse, default_current=self.station.default_limit_a, default_power=self.station.default_limit_w
+        )
         return lowest([total, self.station_max()])
 
 
@@ -156,14 +178,27 @@ def composite_schedule(
     now = floor_epoch(start)
     end = floor_epoch(start + timedelta(seconds=duration))
     now = min(now, end)  # a negative duration is a zero-length window at its end
-    calculation = _Calculation(station, installed, now=now, end=end, transactions=transactions,
-                               simulate_transaction=simulate_transaction, offline=offline, with_layers=with_layers)
+    calculation = _Calculation(
+        station,
+        installed,
+        now=now,
+        end=end,
+        transactions=transactions,
+        simulate_transaction=simulate_transaction,
+        offline=offline,
+        with_layers=with_layers,
+    )
     steps = calculation.total(evse_id)
     chosen = unit or _choose_unit(station, installed)
     periods = to_periods(steps, unit=chosen, now=now, station=station, dialect=station.dialect)
-    return CompositeSchedule(evse_id=evse_id, schedule_start=from_epoch(now), duration=end - now,
-                             charging_rate_unit=chosen, periods=periods,
-                             layers=tuple(calculation.layers or ()))
+    return CompositeSchedule(
+        evse_id=evse_id,
+        schedule_start=from_epoch(now),
+        duration=end - now,
+        charging_rate_unit=chosen,
+        periods=periods,
+        layers=tuple(calculation.layers or ()),
+    )
 
 
 def _choose_unit(station: StationConfig, installed: Sequence[InstalledProfile]) -> ChargingRateUnit:
@@ -176,11 +211,25 @@ def _layer(purpose: ChargingProfilePurpose, evse_id: int, steps: list[Step], now
     periods = []
     for step in steps:
         if step.current is not None:
-            periods.append(LayerPeriod(step.start - now, step.current, ChargingRateUnit.A, step.number_phases,
-                                       step.current_refs[0] if step.current_refs else None))
+            periods.append(
+                LayerPeriod(
+                    step.start - now,
+                    step.current,
+                    ChargingRateUnit.A,
+                    step.number_phases,
+                    step.current_refs[0] if step.current_refs else None,
+                )
+            )
         elif step.power is not None:
-            periods.append(LayerPeriod(step.start - now, step.power, ChargingRateUnit.W, step.number_phases,
-                                       step.power_refs[0] if step.power_refs else None))
+            periods.append(
+                LayerPeriod(
+                    step.start - now,
+                    step.power,
+                    ChargingRateUnit.W,
+                    step.number_phases,
+                    step.power_refs[0] if step.power_refs else None,
+                )
+            )
         else:
             periods.append(LayerPeriod(step.start - now, None, None, None, None))
     return CompositeLayer(purpose, evse_id, tuple(periods))

@@ -43,7 +43,9 @@ class Entry:
     period: ChargingSchedulePeriod
 
 
-def occurrence_starts(installed: InstalledProfile, *, now: int, window_end: int, session_start: int | None) -> list[int]:
+def occurrence_starts(
+    installed: InstalledProfile, *, now: int, window_end: int, session_start: int | None
+) -> list[int]:
     """Start times (epoch s) of the occurrences of the profile's schedule that can touch ``[now, window_end]``."""
     profile = installed.profile
     schedule = profile.schedule
@@ -85,9 +87,11 @@ def expand(
     is_power = schedule.charging_rate_unit is ChargingRateUnit.W
     valid_from = floor_epoch(profile.valid_from) if profile.valid_from is not None else None
     valid_to = floor_epoch(profile.valid_to) if profile.valid_to is not None else None
-    recurrence = RECURRENCE_PERIOD_S.get(profile.recurrency_kind) if (
-        profile.kind is ChargingProfileKind.RECURRING and profile.recurrency_kind is not None
-    ) else None
+    recurrence = (
+        RECURRENCE_PERIOD_S.get(profile.recurrency_kind)
+        if (profile.kind is ChargingProfileKind.RECURRING and profile.recurrency_kind is not None)
+        else None
+    )
     periods = schedule.periods
     entries: list[Entry] = []
     for occurrence in occurrence_starts(installed, now=now, window_end=window_end, session_start=session_start):
@@ -118,7 +122,16 @@ def expand(
                 continue
             phases = period.number_phases if period.number_phases is not None else missing_phases
             entries.append(
-                Entry(start, end, profile.stack_level, period.limit, is_power, phases,
-                      schedule.min_charging_rate, ref, period)
+                Entry(
+                    start,
+                    end,
+                    profile.stack_level,
+                    period.limit,
+                    is_power,
+                    phases,
+                    schedule.min_charging_rate,
+                    ref,
+                    period,
+                )
             )
     return entries

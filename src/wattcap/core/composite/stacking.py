@@ -16,10 +16,22 @@ def _step_from(start: int, entry: Entry | None) -> Step:
     if entry is None:
         return Step(start)
     if entry.is_power:
-        return Step(start, power=entry.limit, number_phases=entry.number_phases, power_stack=entry.stack_level,
-                    power_refs=(entry.ref,), min_charging_rate=entry.min_charging_rate)
-    return Step(start, current=entry.limit, number_phases=entry.number_phases, current_stack=entry.stack_level,
-                current_refs=(entry.ref,), min_charging_rate=entry.min_charging_rate)
+        return Step(
+            start,
+            power=entry.limit,
+            number_phases=entry.number_phases,
+            power_stack=entry.stack_level,
+            power_refs=(entry.ref,),
+            min_charging_rate=entry.min_charging_rate,
+        )
+    return Step(
+        start,
+        current=entry.limit,
+        number_phases=entry.number_phases,
+        current_stack=entry.stack_level,
+        current_refs=(entry.ref,),
+        min_charging_rate=entry.min_charging_rate,
+    )
 
 
 def leading_schedule(entries: list[Entry], *, now: int, end: int) -> list[Step]:
@@ -31,14 +43,11 @@ def leading_schedule(entries: list[Entry], *, now: int, end: int) -> list[Step]:
     steps: list[Step] = []
     t = now
     while True:
-        leader = None
-        for index, entry in enumerate(ranked):
-            if entry.start <= t < entry.end:
-                leader = entry
-                break
+        rank = next((i for i, e in enumerate(ranked) if e.start <= t < e.end), None)
+        leader = ranked[rank] if rank is not None else None
         if leader is not None:
             following = leader.end
-            for higher in ranked[:index]:
+            for higher in ranked[:rank]:
                 if t < higher.start < following:
                     following = higher.start
         else:

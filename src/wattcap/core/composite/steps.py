@@ -31,7 +31,10 @@ class Step:
     def same_values(self, other: Step, *, with_stack_level: bool) -> bool:
         if (self.current, self.power, self.number_phases) != (other.current, other.power, other.number_phases):
             return False
-        return not with_stack_level or (self.current_stack, self.power_stack) == (other.current_stack, other.power_stack)
+        return not with_stack_level or (self.current_stack, self.power_stack) == (
+            other.current_stack,
+            other.power_stack,
+        )
 
 
 def append_step(steps: list[Step], step: Step, *, with_stack_level: bool = True) -> None:
