@@ -1,0 +1,149 @@
+"""Does the charger do what it should? Expected vs reported composites, and measured draw vs the limit.
+
+Chargers report composites in many shapes (A9, A10, A24): the other unit, ``-1`` or a huge default where
+nothing limits, a time base a few seconds off because they computed on receipt. Comparing naively produces
+false alarms; comparing loosely hides real failures. The rules here are explicit:
+
+* both schedules are step functions over the same window; they are compared on every segment between the
+  change points of either, after shifting the reported one onto the expected time base;
+* a reported limit below zero, or at or above ``unconstrained_at``, means "no OCPP limit" and matches an
+  expected local-limit period (one whose ``governed_by`` is empty);
+* a reported schedule in the other unit is converted with the nominal voltage and the period's phases;
+* limits match within ``tolerance_abs`` or ``tolerance_rel`` (whichever is larger), start times within
+  ``start_tolerance_s`` (a boundary that moved less than that is not a difference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from wattcap.core.model import ChargingRateUnit, CompositeSchedule
+
+
+class Verdict(StrEnum):
+    APPLIED = "applied"  # the charger reports what wattcap expects
+    MISMATCH = "mismatch"  # it reports something else (see the differences)
+    REJECTED = "rejected"  # it refused the change (with its reason)
+    UNSUPPORTED = "unsupported"  # it does not support the feature (NotSupported / NotImplemented)
+    NO_ANSWER = "no_answer"  # it did not answer in time
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedPeriod:
+    start_period: int
+    limit: float
+    number_phases: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedComposite:
+    """A GetCompositeSchedule answer, normalised by the OCPP adapter (:mod:`wattcap.ocpp.composite_json`)."""
+
+    schedule_start: datetime
+    duration: int | None
+    charging_rate_unit: ChargingRateUnit
+    periods: tuple[ReportedPeriod, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerance:
+    tolerance_abs: float = 0.1  # A (or W when comparing in W: set accordingly)
+    tolerance_rel: float = 0.01
+    start_tolerance_s: int = 5
+    unconstrained_at: float | None = None  # reported limits >= this mean "no limit" (a huge default)
+
+    def limits_match(self, expected: float, reported: float) -> bool:
+        return abs(expected - reported) <= max(self.tolerance_abs, self.tolerance_rel * abs(expected))
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """Over ``[start, end)`` seconds from the expected schedule start, the two disagree."""
+
+    start: int
+    end: int
+    expected: float | None  # None: no profile limits here (the local limit applies)
+    reported: float | None  # None: the charger reports no limit here
+
+    def describe(self, unit: ChargingRateUnit) -> str:
+        def text(value: float | None) -> str:
+            return "no limit" if value is None else f"{value:g} {unit.value}"
+
+        return f"{self.start}s–{self.end}s: expected {text(self.expected)}, reported {text(self.reported)}"
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeComparison:
+    verdict: Verdict
+    differences: tuple[Difference, ...] = ()
+
+
+def _expected_steps(expected: CompositeSchedule) -> list[tuple[int, float | None]]:
+    return [(p.start_period, None if p.is_local_limit else p.limit) for p in expected.periods]
+
+
+def _reported_steps(reported: ReportedComposite, expected: CompositeSchedule, *, voltage: float,
+                    default_phases: int, tolerance: Tolerance) -> list[tuple[int, float | None]]:
+    shift = round((reported.schedule_start - expected.schedule_start).total_seconds())
+    if abs(shift) <= tolerance.start_tolerance_s:
+        shift = 0  # the charger computed on receipt, a moment later: same schedule
+    want = expected.charging_rate_unit
+    steps: list[tuple[int, float | None]] = []
+    for period in reported.periods:
+        limit: float | None = period.limit
+        if limit < 0 or (tolerance.unconstrained_at is not None and limit >= tolerance.unconstrained_at):
+            limit = None
+        elif reported.charging_rate_unit is not want:
+            factor = voltage * (period.number_phases or default_phases)
+            limit = limit * factor if want is ChargingRateUnit.W else limit / factor
+        steps.append((max(0, period.start_period + shift), limit))
+    if not steps or steps[0][0] > 0:
+        steps.insert(0, (0, None))
+    return steps
+
+
+def _value_at(steps: list[tuple[int, float | None]], t: int) -> float | None:
+    value = steps[0][1]
+    for start, limit in steps:
+        if start > t:
+            break
+        value = limit
+    return value
+
+
+def compare_composites(expected: CompositeSchedule, reported: ReportedComposite, *, voltage: float = 230.0,
+                       default_phases: int = 3, tolerance: Tolerance | None = None) -> CompositeComparison:
+    """Compare over the expected window; :attr:`Verdict.APPLIED` or :attr:`Verdict.MISMATCH` with differences."""
+    tolerance = tolerance or Tolerance()
+    want = _expected_steps(expected)
+    got = _reported_steps(reported, expected, voltage=voltage, default_phases=default_phases, tolerance=tolerance)
+    end = max(expected.duration, 1)
+    points = sorted({s for s, _ in want} | {s for s, _ in got} | {0})
+    points = [p for p in points if p < end]
+    raw: list[Difference] = []
+    for i, start in enumerate(points):
+        stop = points[i + 1] if i + 1 < len(points) else end
+        a, b = _value_at(want, start), _value_at(got, start)
+        same = (a is None and b is None) or (a is not None and b is not None and tolerance.limits_match(a, b))
+        if not same:
+            raw.append(Difference(start, stop, a, b))
+    differences = _drop_boundary_jitter(_merge(raw), tolerance.start_tolerance_s)
+    return CompositeComparison(Verdict.MISMATCH if differences else Verdict.APPLIED, tuple(differences))
+
+
+def _merge(differences: Sequence[Difference]) -> list[Difference]:
+    out: list[Difference] = []
+    for d in differences:
+        if out and out[-1].end == d.start and (out[-1].expected, out[-1].reported) == (d.expected, d.reported):
+            out[-1] = Difference(out[-1].start, d.end, d.expected, d.reported)
+        else:
+            out.append(d)
+    return out
+
+
+def _drop_boundary_jitter(differences: list[Difference], start_tolerance_s: int) -> list[Difference]:
+    """A difference no longer than the start tolerance is a boundary the charger placed a moment off."""
+    return [d for d in differences if d.end - d.start > start_tolerance_s]

@@ -1,0 +1,108 @@
+"""Expected vs reported composites: the verdicts the control plane gives after every change."""
+
+from __future__ import annotations
+
+from wattcap.core.model import ChargingProfilePurpose, ChargingRateUnit, CompositePeriod, CompositeSchedule, ProfileRef
+from wattcap.core.timeutil import utc
+from wattcap.core.verification import (
+    ReportedComposite,
+    ReportedPeriod,
+    Tolerance,
+    Verdict,
+    compare_composites,
+)
+from wattcap.ocpp.composite_json import reported_composite_from_json
+
+START = utc(2026, 11, 25, 6)
+REF = ProfileRef(7, ChargingProfilePurpose.TX_DEFAULT, 0, 1)
+
+
+def expected(*periods: tuple[int, float, bool], unit: ChargingRateUnit = ChargingRateUnit.A) -> CompositeSchedule:
+    """Periods as (startPeriod, limit, governed-by-a-profile)."""
+    return CompositeSchedule(
+        evse_id=1, schedule_start=START, duration=3600, charging_rate_unit=unit,
+        periods=tuple(CompositePeriod(s, lim, 3, governed_by=(REF,) if gov else ()) for s, lim, gov in periods),
+    )
+
+
+def reported(*periods: tuple[int, float], unit: ChargingRateUnit = ChargingRateUnit.A, shift: int = 0,
+             phases: int | None = None) -> ReportedComposite:
+    from datetime import timedelta
+
+    return ReportedComposite(START + timedelta(seconds=shift), 3600, unit,
+                             tuple(ReportedPeriod(s, lim, phases) for s, lim in periods))
+
+
+def test_identical_schedules_are_applied():
+    result = compare_composites(expected((0, 16, True), (1800, 10, True)), reported((0, 16), (1800, 10)))
+    assert result.verdict is Verdict.APPLIED
+    assert result.differences == ()
+
+
+def test_a_different_limit_is_a_mismatch_with_the_interval_named():
+    result = compare_composites(expected((0, 16, True), (1800, 10, True)), reported((0, 16), (1800, 12)))
+    assert result.verdict is Verdict.MISMATCH
+    [difference] = result.differences
+    assert (difference.start, difference.end, difference.expected, difference.reported) == (1800, 3600, 10, 12)
+    assert "1800s–3600s" in difference.describe(ChargingRateUnit.A)
+
+
+def test_A9_time_base_a_few_seconds_late_is_not_a_difference():
+    result = compare_composites(expected((0, 16, True), (1800, 10, True)), reported((0, 16), (1797, 10), shift=3))
+    assert result.verdict is Verdict.APPLIED
+
+
+def test_a_boundary_moved_beyond_the_tolerance_is_a_mismatch():
+    result = compare_composites(expected((0, 16, True), (1800, 10, True)), reported((0, 16), (1860, 10)))
+    assert result.verdict is Verdict.MISMATCH
+    assert result.differences[0].start == 1800 and result.differences[0].end == 1860
+
+
+def test_A24_minus_one_matches_a_local_limit_period():
+    result = compare_composites(expected((0, 16, True), (1800, 48, False)), reported((0, 16), (1800, -1)))
+    assert result.verdict is Verdict.APPLIED
+
+
+def test_A24_huge_default_matches_a_local_limit_period_when_declared_unconstrained():
+    tolerance = Tolerance(unconstrained_at=1000)
+    result = compare_composites(expected((0, 48, False)), reported((0, 1e6)), tolerance=tolerance)
+    assert result.verdict is Verdict.APPLIED
+
+
+def test_A24_no_limit_where_a_profile_should_limit_is_a_mismatch():
+    result = compare_composites(expected((0, 16, True)), reported((0, -1)))
+    assert result.verdict is Verdict.MISMATCH
+    assert result.differences[0].reported is None
+
+
+def test_A10_reported_in_watts_is_converted_with_voltage_and_phases():
+    result = compare_composites(expected((0, 16, True)), reported((0, 16 * 230 * 3), unit=ChargingRateUnit.W))
+    assert result.verdict is Verdict.APPLIED
+    one_phase = compare_composites(expected((0, 16, True)), reported((0, 3680), unit=ChargingRateUnit.W, phases=1))
+    assert one_phase.verdict is Verdict.APPLIED
+
+
+def test_small_rounding_is_within_tolerance():
+    assert compare_composites(expected((0, 8.695652, True)), reported((0, 8.6))).verdict is Verdict.APPLIED
+    assert compare_composites(expected((0, 8.7, True)), reported((0, 9.0))).verdict is Verdict.MISMATCH
+
+
+def test_A9_reads_16_answer_with_start_schedule_only():
+    payload = {"status": "Accepted", "connectorId": 1,
+               "chargingSchedule": {"startSchedule": "2026-11-25T06:00:00Z", "duration": 3600,
+                                    "chargingRateUnit": "A",
+                                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}]}}
+    composite = reported_composite_from_json(payload, "1.6")
+    assert composite is not None and composite.schedule_start == START
+    assert compare_composites(expected((0, 16, True)), composite).verdict is Verdict.APPLIED
+
+
+def test_reads_201_answer_and_rejected_gives_none():
+    payload = {"status": "Accepted",
+               "schedule": {"evseId": 1, "duration": 3600, "scheduleStart": "2026-11-25T06:00:00Z",
+                            "chargingRateUnit": "W",
+                            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 11040.0, "numberPhases": 3}]}}
+    composite = reported_composite_from_json(payload, "2.0.1")
+    assert composite is not None and composite.periods[0].number_phases == 3
+    assert compare_composites(expected((0, 16, True)), composite).verdict is Verdict.APPLIED
+    assert reported_composite_from_json({"status": "Rejected"}, "2.0.1") is None
