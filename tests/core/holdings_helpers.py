@@ -7,8 +7,9 @@ from datetime import datetime
 from hypothesis import strategies as st
 
 from wattcap.core.holdings import ChargerHoldings
-from wattcap.core.holdings_policy import ChargingLimitSource, InstallPolicy
+from wattcap.core.holdings_policy import InstallPolicy
 from wattcap.core.model import (
+    ChargingLimitSource,
     ChargingProfile,
     ChargingProfileKind,
     ChargingProfilePurpose,
@@ -71,6 +72,20 @@ def holdings_of(policy: InstallPolicy | OcppVersion, *installs: tuple) -> Charge
     return holdings
 
 
+def report_station() -> ChargerHoldings:
+    """A 2.0.1 station for GetChargingProfiles: CSO profiles on evse 0 and 1, ExternalConstraints from EMS and SO."""
+    return holdings_of(
+        OcppVersion.V201,
+        (0, make_profile(1, purpose=MAX)),
+        (0, make_profile(2, purpose=TX_DEFAULT, stack_level=0)),
+        (1, make_profile(5, purpose=TX_DEFAULT, stack_level=2)),
+        (1, make_profile(3, purpose=TX_DEFAULT, stack_level=1)),
+        (1, make_profile(4, purpose=TX, transaction_id="t-1")),
+        (0, make_profile(8, purpose=EXTERNAL), ChargingLimitSource.EMS),
+        (2, make_profile(9, purpose=EXTERNAL, stack_level=1), ChargingLimitSource.SO),
+    )
+
+
 PURPOSES = {
     OcppVersion.V16: (MAX, TX_DEFAULT, TX),
     OcppVersion.V201: (MAX, TX_DEFAULT, TX, EXTERNAL),
@@ -86,8 +101,10 @@ def installs(draw, version: OcppVersion) -> tuple[int, ChargingProfile, str]:
     """
     purpose = draw(st.sampled_from(PURPOSES[version]))
     evse_id = 0 if purpose is MAX else draw(st.integers(1, 2)) if purpose is TX else draw(st.integers(0, 2))
-    source = draw(st.sampled_from([ChargingLimitSource.EMS, ChargingLimitSource.SO])) if purpose is EXTERNAL else (
-        ChargingLimitSource.CSO
+    source = (
+        draw(st.sampled_from([ChargingLimitSource.EMS, ChargingLimitSource.SO]))
+        if purpose is EXTERNAL
+        else (ChargingLimitSource.CSO)
     )
     profile = make_profile(
         draw(st.integers(1, 6)),

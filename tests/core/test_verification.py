@@ -20,17 +20,22 @@ REF = ProfileRef(7, ChargingProfilePurpose.TX_DEFAULT, 0, 1)
 def expected(*periods: tuple[int, float, bool], unit: ChargingRateUnit = ChargingRateUnit.A) -> CompositeSchedule:
     """Periods as (startPeriod, limit, governed-by-a-profile)."""
     return CompositeSchedule(
-        evse_id=1, schedule_start=START, duration=3600, charging_rate_unit=unit,
+        evse_id=1,
+        schedule_start=START,
+        duration=3600,
+        charging_rate_unit=unit,
         periods=tuple(CompositePeriod(s, lim, 3, governed_by=(REF,) if gov else ()) for s, lim, gov in periods),
     )
 
 
-def reported(*periods: tuple[int, float], unit: ChargingRateUnit = ChargingRateUnit.A, shift: int = 0,
-             phases: int | None = None) -> ReportedComposite:
+def reported(
+    *periods: tuple[int, float], unit: ChargingRateUnit = ChargingRateUnit.A, shift: int = 0, phases: int | None = None
+) -> ReportedComposite:
     from datetime import timedelta
 
-    return ReportedComposite(START + timedelta(seconds=shift), 3600, unit,
-                             tuple(ReportedPeriod(s, lim, phases) for s, lim in periods))
+    return ReportedComposite(
+        START + timedelta(seconds=shift), 3600, unit, tuple(ReportedPeriod(s, lim, phases) for s, lim in periods)
+    )
 
 
 def test_identical_schedules_are_applied():
@@ -88,20 +93,32 @@ def test_small_rounding_is_within_tolerance():
 
 
 def test_A9_reads_16_answer_with_start_schedule_only():
-    payload = {"status": "Accepted", "connectorId": 1,
-               "chargingSchedule": {"startSchedule": "2026-11-25T06:00:00Z", "duration": 3600,
-                                    "chargingRateUnit": "A",
-                                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}]}}
+    payload = {
+        "status": "Accepted",
+        "connectorId": 1,
+        "chargingSchedule": {
+            "startSchedule": "2026-11-25T06:00:00Z",
+            "duration": 3600,
+            "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}],
+        },
+    }
     composite = reported_composite_from_json(payload, "1.6")
     assert composite is not None and composite.schedule_start == START
     assert compare_composites(expected((0, 16, True)), composite).verdict is Verdict.APPLIED
 
 
 def test_reads_201_answer_and_rejected_gives_none():
-    payload = {"status": "Accepted",
-               "schedule": {"evseId": 1, "duration": 3600, "scheduleStart": "2026-11-25T06:00:00Z",
-                            "chargingRateUnit": "W",
-                            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 11040.0, "numberPhases": 3}]}}
+    payload = {
+        "status": "Accepted",
+        "schedule": {
+            "evseId": 1,
+            "duration": 3600,
+            "scheduleStart": "2026-11-25T06:00:00Z",
+            "chargingRateUnit": "W",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 11040.0, "numberPhases": 3}],
+        },
+    }
     composite = reported_composite_from_json(payload, "2.0.1")
     assert composite is not None and composite.periods[0].number_phases == 3
     assert compare_composites(expected((0, 16, True)), composite).verdict is Verdict.APPLIED

@@ -125,7 +125,12 @@ def _show(console: Console, scenario: Scenario, schedule: CompositeSchedule, out
         )
     else:
         console.print(title, highlight=False)
-        render_chart(console, schedule)
+        render_chart(
+            console,
+            schedule,
+            voltage=scenario.station.supply_voltage_v,
+            default_phases=scenario.station.default_number_phases,
+        )
 
 
 def _first_station(text: str, name: str) -> tuple[float, int]:

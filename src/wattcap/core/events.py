@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from wattcap.core.model import ChargingProfile, ChargingSchedule
+from wattcap.core.model import ChargingLimitSource, ChargingProfile, ChargingSchedule
 
 
 class Measurand(StrEnum):
@@ -23,13 +23,6 @@ class Measurand(StrEnum):
     POWER_OFFERED = "Power.Offered"
     VOLTAGE = "Voltage"
     SOC = "SoC"
-
-
-class ChargingLimitSource(StrEnum):
-    EMS = "EMS"
-    OTHER = "Other"
-    SO = "SO"
-    CSO = "CSO"
 
 
 @dataclass(frozen=True, slots=True)

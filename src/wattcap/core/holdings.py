@@ -8,7 +8,8 @@ RemoteStart, ClearChargingProfile and transaction end (so it can clear stale pro
 Acceptance is not decided here: :mod:`wattcap.core.validation` judges a SetChargingProfile (K01.FR.06
 duplicates, stack-level limits, capacity …); :meth:`ChargerHoldings.install` applies a profile that was accepted.
 Clearing lives in :mod:`wattcap.core.holdings_clear`, reporting (GetChargingProfiles) in
-:mod:`wattcap.core.holdings_report`.
+:mod:`wattcap.core.holdings_report`. The wire JSON is the OCPP adapters' business: the persisted form (R16-13,
+K01.FR.27) is in ``ocpp/holdings_json.py``, the request and report payloads in ``ocpp/profile_requests.py``.
 """
 
 from __future__ import annotations
@@ -17,16 +18,15 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from wattcap.core.holdings_policy import (
-    ChargingLimitSource,
     InstallPolicy,
     StackLevelScope,
     TxDefaultShadowing,
     install_policy,
 )
 from wattcap.core.model import (
+    ChargingLimitSource,
     ChargingProfile,
     ChargingProfileKind,
     ChargingProfilePurpose,
@@ -34,7 +34,6 @@ from wattcap.core.model import (
     InstalledProfile,
     OcppVersion,
 )
-from wattcap.ocpp.profile_json import ProfileFormatError, profile_from_json, profile_to_json
 
 _TX = ChargingProfilePurpose.TX
 _TX_DEFAULT = ChargingProfilePurpose.TX_DEFAULT
@@ -271,56 +270,6 @@ class ChargerHoldings:
             return self
         return replace(self, entries=tuple(e for e in self.entries if e not in gone))
 
-    # ---- persistence (R16-13, K01.FR.27: profiles survive a reboot; the shell stores this JSON) ---------------
-
-    def to_json(self) -> list[dict[str, Any]]:
-        """Each entry as ``{evseId, source, version, chargingProfile}`` with the profile in its wire form."""
-        version = self.policy.version
-        return [
-            {
-                "evseId": e.evse_id,
-                "source": str(e.source),
-                "version": version.value,
-                "chargingProfile": profile_to_json(e.profile, version),
-            }
-            for e in self.entries
-        ]
-
-    @classmethod
-    def from_json(cls, data: Any, policy: InstallPolicy | OcppVersion | str) -> ChargerHoldings:
-        """Read :meth:`to_json` output. Raises :class:`ProfileFormatError` with a path like ``[2].evseId``."""
-        if not isinstance(data, list):
-            raise ProfileFormatError("", "expected a list of held profiles")
-        entries = tuple(_entry_from_json(item, f"[{i}]") for i, item in enumerate(data))
-        seen: set[int] = set()
-        for i, e in enumerate(entries):
-            if e.profile.id in seen:
-                raise ProfileFormatError(f"[{i}].chargingProfile", f"profile id {e.profile.id} is held twice")
-            seen.add(e.profile.id)
-        return cls(_policy(policy), entries)
-
 
 def _policy(policy: InstallPolicy | OcppVersion | str) -> InstallPolicy:
     return policy if isinstance(policy, InstallPolicy) else install_policy(policy)
-
-
-def _entry_from_json(item: Any, path: str) -> HeldProfile:
-    if not isinstance(item, Mapping):
-        raise ProfileFormatError(path, "expected an object")
-    for key in ("evseId", "version", "chargingProfile"):
-        if key not in item:
-            raise ProfileFormatError(f"{path}.{key}", "required field is missing")
-    evse_id, source = item["evseId"], item.get("source", ChargingLimitSource.CSO)
-    if isinstance(evse_id, bool) or not isinstance(evse_id, int) or evse_id < 0:
-        raise ProfileFormatError(f"{path}.evseId", f"expected an EVSE id, got {evse_id!r}")
-    if not isinstance(source, str):
-        raise ProfileFormatError(f"{path}.source", f"expected a string, got {source!r}")
-    try:
-        version = OcppVersion(item["version"])
-    except ValueError:
-        raise ProfileFormatError(f"{path}.version", f"unknown OCPP version {item['version']!r}") from None
-    try:
-        profile = profile_from_json(item["chargingProfile"], version)
-    except ProfileFormatError as exc:
-        raise ProfileFormatError(f"{path}.chargingProfile.{exc.path}".rstrip("."), exc.message) from None
-    return HeldProfile(evse_id, profile, source)

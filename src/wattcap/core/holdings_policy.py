@@ -24,20 +24,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
+from wattcap.core.model import ChargingLimitSource as ChargingLimitSource  # re-exported: defined in the model
 from wattcap.core.model import ChargingProfilePurpose, OcppVersion
-
-
-class ChargingLimitSource(StrEnum):
-    """Who installed a profile (2.0.1 ``ChargingLimitSourceEnumType``; an open string of max 20 in 2.1).
-
-    Profiles set by the CSMS are reported with :attr:`CSO`; external constraints keep the source they were
-    reported with (K11.FR.06, TC_K_34).
-    """
-
-    EMS = "EMS"
-    OTHER = "Other"
-    SO = "SO"
-    CSO = "CSO"
 
 
 class StackLevelScope(StrEnum):

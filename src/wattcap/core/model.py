@@ -1,7 +1,7 @@
 """The version-neutral charging-profile model.
 
 One model serves OCPP 1.6, 2.0.1 and (as far as representable) 2.1. Names follow OCPP 2.0.1, the richest
-version wattcap computes with; the adapters in :mod:`wattcap.ocpp` translate the 1.6 spellings
+version wattcap computes with; the OCPP adapters (package ``ocpp``, beside ``core``) translate the 1.6 spellings
 (``ChargePointMaxProfile``, ``chargingProfileId``, a single ``chargingSchedule`` object, integer transaction
 ids) at the edge, so the core never asks which version it is looking at.
 
@@ -78,6 +78,20 @@ class OperationMode(StrEnum):
     CENTRAL_FREQUENCY = "CentralFrequency"
     LOCAL_FREQUENCY = "LocalFrequency"
     LOCAL_LOAD_BALANCING = "LocalLoadBalancing"
+
+
+class ChargingLimitSource(StrEnum):
+    """Who set a limit: OCPP ``ChargingLimitSourceEnumType`` (2.0.1; an open string of at most 20 in 2.1).
+
+    :attr:`CSO` is the CSMS (the charging station operator): profiles it sets are reported with CSO. External
+    constraints keep the source they were reported with (K11.FR.06, TC_K_34), e.g. an energy management
+    system (:attr:`EMS`) or the system operator (:attr:`SO`).
+    """
+
+    EMS = "EMS"
+    OTHER = "Other"
+    SO = "SO"
+    CSO = "CSO"
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ class ReportedPeriod:
 
 @dataclass(frozen=True, slots=True)
 class ReportedComposite:
-    """A GetCompositeSchedule answer, normalised by the OCPP adapter (:mod:`wattcap.ocpp.composite_json`)."""
+    """A GetCompositeSchedule answer, normalised by the OCPP adapter (``ocpp/composite_json.py``)."""
 
     schedule_start: datetime
     duration: int | None
