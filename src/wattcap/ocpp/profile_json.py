@@ -164,6 +164,17 @@ _PROFILE_21_EXTRA = _fields(
 )
 
 
+_PURPOSES_201 = frozenset(
+    {
+        ChargingProfilePurpose.CHARGING_STATION_MAX,
+        ChargingProfilePurpose.TX_DEFAULT,
+        ChargingProfilePurpose.TX,
+        ChargingProfilePurpose.CHARGING_STATION_EXTERNAL_CONSTRAINTS,
+    }
+)
+_KINDS_201 = frozenset({ChargingProfileKind.ABSOLUTE, ChargingProfileKind.RECURRING, ChargingProfileKind.RELATIVE})
+
+
 @dataclass(frozen=True, slots=True)
 class _Codec:
     version: OcppVersion
@@ -175,6 +186,8 @@ class _Codec:
     schedule_fields: tuple[_Field, ...]
     profile_fields: tuple[_Field, ...]
     schedule_id: bool
+    purposes: frozenset[ChargingProfilePurpose] = frozenset(ChargingProfilePurpose)
+    kinds: frozenset[ChargingProfileKind] = frozenset(ChargingProfileKind)
 
     @property
     def purpose_out(self) -> Mapping[str, str]:
@@ -191,6 +204,8 @@ _V16 = _Codec(
     schedule_fields=_SCHEDULE_COMMON,
     profile_fields=_PROFILE_COMMON,
     schedule_id=False,
+    purposes=_PURPOSES_201 - {ChargingProfilePurpose.CHARGING_STATION_EXTERNAL_CONSTRAINTS},
+    kinds=_KINDS_201,
 )
 _V201 = _Codec(
     version=OcppVersion.V201,
@@ -202,6 +217,8 @@ _V201 = _Codec(
     schedule_fields=_SCHEDULE_COMMON,
     profile_fields=_PROFILE_COMMON,
     schedule_id=True,
+    purposes=_PURPOSES_201,
+    kinds=_KINDS_201,
 )
 _V21 = _Codec(
     version=OcppVersion.V21,
@@ -292,6 +309,12 @@ def profile_from_json(data: Any, version: OcppVersion | str) -> ChargingProfile:
         and (data["chargingProfilePurpose"] != "ChargePointMaxProfile")
     ):
         raise ProfileFormatError("chargingProfilePurpose", "1.6 calls the station maximum ChargePointMaxProfile")
+    if purpose not in codec.purposes:
+        raise ProfileFormatError("chargingProfilePurpose", f"OCPP {codec.version.value} has no purpose {purpose.value}")
+    if values["kind"] not in codec.kinds:
+        raise ProfileFormatError(
+            "chargingProfileKind", f"OCPP {codec.version.value} has no kind {values['kind'].value}"
+        )
     values["purpose"] = purpose
     if data.get("transactionId") is not None:
         tx = data["transactionId"]
