@@ -16,7 +16,8 @@ def parse_timestamp(text: str, *, assume_utc: bool = True) -> datetime:
     """Parse an OCPP date-time (``2024-01-02T00:00:00Z``, fractions and offsets allowed) to aware UTC.
 
     A timestamp without a zone is read as UTC when ``assume_utc`` (charger firmware often sends them; the
-    validator reports them separately), otherwise it is an error.
+    validator reports them separately), otherwise it is an error. Every failure is a :class:`TimestampError`,
+    including an offset that moves the time outside the datetime range (``0001-01-01T00:00:00+01:00``).
     """
     if not isinstance(text, str):
         raise TimestampError(f"expected a date-time string, got {type(text).__name__}")
@@ -31,11 +32,14 @@ def parse_timestamp(text: str, *, assume_utc: bool = True) -> datetime:
         if not assume_utc:
             raise TimestampError(f"{text!r} has no time zone")
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise TimestampError(f"{text!r} is outside the range of date-times once converted to UTC") from None
 
 
 def has_zone(text: str) -> bool:
-    """Whether an ISO 8601 text names its zone (``Z`` or an offset)."""
+    """Whether ``text`` is an ISO 8601 date-time naming its zone (``Z`` or an offset); False for anything else."""
     try:
         return parse_timestamp(text, assume_utc=False) is not None
     except TimestampError:
