@@ -18,7 +18,10 @@ def _root() -> None:
 
 
 def _register() -> None:
-    from wattcap.cli import composite  # noqa: F401  (registers its command)
+    from wattcap.cli import (
+        composite,  # noqa: F401  (registers its command)
+        serve,  # noqa: F401  (registers its command)
+    )
 
 
 def main() -> None:

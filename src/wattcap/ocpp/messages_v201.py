@@ -1,0 +1,294 @@
+"""OCPP 2.0.1 messages from a charging station, as version-neutral station events.
+
+Pure functions over the wire payload (camelCase JSON as the station sent it). 2.0.1 carries meter values
+inside TransactionEvent, numbers as JSON numbers with a ``unitOfMeasure`` (unit and power-of-ten
+multiplier), and names the EVSE only in the first TransactionEvent that knows it — the caller passes the
+EVSE it remembered for the transaction.
+
+Two messages have no event in :mod:`wattcap.core.events` yet; their events are defined here
+(:class:`DeviceReportReceived`, :class:`EVChargingScheduleNotified`) and travel the same ``record`` path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from wattcap.core.events import (
+    ChargingLimitCleared,
+    ChargingLimitNotified,
+    ChargingProfilesReported,
+    ConnectorStatusChanged,
+    EVChargingNeedsNotified,
+    HeartbeatReceived,
+    MeterSample,
+    MeterValuesReceived,
+    SecurityEventNotified,
+    StationBooted,
+    StationEvent,
+    TransactionEnded,
+    TransactionStarted,
+)
+from wattcap.core.model import ChargingSchedule, OcppVersion
+from wattcap.ocpp.messages_common import (
+    Converted,
+    Notes,
+    energy_register_wh,
+    evse_of,
+    profiles_from_json,
+    read_time,
+    sample,
+    schedules_from_json,
+)
+
+Payload = Mapping[str, Any]
+V201 = OcppVersion.V201
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceReportReceived(StationEvent):
+    """One NotifyReport message: a part (``seq_no``) of the device-model report asked for by ``request_id``.
+
+    ``report_data`` is kept as the wire JSON (``ReportDataType`` objects) so the store can keep it verbatim.
+    """
+
+    request_id: int
+    seq_no: int
+    generated_at: datetime
+    more_to_come: bool = False
+    report_data: tuple[Mapping[str, Any], ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class EVChargingScheduleNotified(StationEvent):
+    """The schedule an ISO 15118 EV plans to follow (NotifyEVChargingSchedule), relative to ``time_base``."""
+
+    evse_id: int
+    time_base: datetime
+    schedule: ChargingSchedule | None
+
+
+def boot_notification(station_id: str, payload: Payload, now: datetime) -> Converted:
+    station = payload["chargingStation"]
+    return Notes().result(
+        StationBooted(
+            station_id,
+            now,
+            vendor=station["vendorName"],
+            model=station["model"],
+            serial_number=station.get("serialNumber"),
+            firmware_version=station.get("firmwareVersion"),
+            reason=payload.get("reason"),
+        )
+    )
+
+
+def heartbeat(station_id: str, now: datetime) -> Converted:
+    return Converted((HeartbeatReceived(station_id, now),))
+
+
+def status_notification(station_id: str, payload: Payload, now: datetime) -> Converted:
+    notes = Notes()
+    event = ConnectorStatusChanged(
+        station_id,
+        read_time(payload.get("timestamp"), "timestamp", now, notes),
+        evse_id=payload["evseId"],
+        connector_id=payload["connectorId"],
+        status=payload["connectorStatus"],
+    )
+    return notes.result(event)
+
+
+def sampled_values(meter_values: Any, now: datetime, notes: Notes, field: str = "meterValue") -> list[MeterSample]:
+    """The samples of a 2.0.1 ``meterValue`` list (MeterValues and TransactionEvent)."""
+    samples: list[MeterSample] = []
+    for i, meter_value in enumerate(meter_values or []):
+        where = f"{field}[{i}]"
+        at = read_time(meter_value.get("timestamp"), f"{where}.timestamp", now, notes)
+        for j, raw in enumerate(meter_value.get("sampledValue") or []):
+            unit_of_measure = raw.get("unitOfMeasure") or {}
+            item = sample(
+                raw_value=raw.get("value"),
+                measurand=raw.get("measurand"),
+                unit=unit_of_measure.get("unit"),
+                multiplier=int(unit_of_measure.get("multiplier", 0)),
+                timestamp=at,
+                phase=raw.get("phase"),
+                context=raw.get("context"),
+                field=f"{where}.sampledValue[{j}]",
+                notes=notes,
+            )
+            if item is not None:
+                samples.append(item)
+    return samples
+
+
+def meter_values(station_id: str, payload: Payload, now: datetime) -> Converted:
+    notes = Notes()
+    samples = sampled_values(payload.get("meterValue"), now, notes)
+    event = MeterValuesReceived(
+        station_id,
+        samples[0].timestamp if samples else now,
+        evse_id=payload["evseId"],
+        transaction_id=None,
+        samples=tuple(samples),
+    )
+    return notes.result(event)
+
+
+def transaction_event(station_id: str, payload: Payload, known_evse: int | None, now: datetime) -> Converted:
+    """TransactionEvent Started / Updated / Ended, with the meter values it carries.
+
+    ``known_evse`` is the EVSE remembered for this transaction from an earlier message; the message's own
+    ``evse`` wins when present. Started yields TransactionStarted then MeterValuesReceived; Ended yields
+    MeterValuesReceived then TransactionEnded, so the final readings precede the end.
+    """
+    notes = Notes()
+    at = read_time(payload["timestamp"], "timestamp", now, notes)
+    info = payload["transactionInfo"]
+    transaction_id = info["transactionId"]
+    evse_id, _ = evse_of(payload)
+    if evse_id is None:
+        evse_id = known_evse
+    if evse_id is None:
+        notes.add(f"transaction {transaction_id}: no EVSE named and none known; using 0")
+        evse_id = 0
+    sequence = payload.get("seqNo")
+    samples = sampled_values(payload.get("meterValue"), now, notes)
+    meter = (
+        MeterValuesReceived(station_id, samples[0].timestamp, evse_id, transaction_id, tuple(samples), sequence)
+        if samples
+        else None
+    )
+    kind = payload["eventType"]
+    events: list[StationEvent] = []
+    if kind == "Started":
+        id_token = (payload.get("idToken") or {}).get("idToken")
+        events.append(
+            TransactionStarted(
+                station_id,
+                at,
+                evse_id=evse_id,
+                transaction_id=transaction_id,
+                id_token=id_token,
+                meter_start_wh=energy_register_wh(samples, "Transaction.Begin"),
+                remote_start_id=info.get("remoteStartId"),
+                sequence=sequence,
+            )
+        )
+        if meter:
+            events.append(meter)
+    elif kind == "Ended":
+        if meter:
+            events.append(meter)
+        events.append(
+            TransactionEnded(
+                station_id,
+                at,
+                evse_id=evse_id,
+                transaction_id=transaction_id,
+                meter_stop_wh=energy_register_wh(samples, "Transaction.End"),
+                reason=info.get("stoppedReason", "Local"),
+                sequence=sequence,
+            )
+        )
+    elif meter:
+        events.append(meter)
+    return notes.result(*events)
+
+
+def notify_charging_limit(station_id: str, payload: Payload, now: datetime) -> Converted:
+    notes = Notes()
+    limit = payload["chargingLimit"]
+    event = ChargingLimitNotified(
+        station_id,
+        now,
+        source=limit["chargingLimitSource"],
+        evse_id=payload.get("evseId"),
+        is_grid_critical=limit.get("isGridCritical"),
+        schedules=schedules_from_json(payload.get("chargingSchedule") or [], V201, "chargingSchedule", notes),
+    )
+    return notes.result(event)
+
+
+def cleared_charging_limit(station_id: str, payload: Payload, now: datetime) -> Converted:
+    return Notes().result(
+        ChargingLimitCleared(station_id, now, source=payload["chargingLimitSource"], evse_id=payload.get("evseId"))
+    )
+
+
+def report_charging_profiles(station_id: str, payload: Payload, now: datetime) -> Converted:
+    notes = Notes()
+    event = ChargingProfilesReported(
+        station_id,
+        now,
+        request_id=payload["requestId"],
+        source=payload["chargingLimitSource"],
+        evse_id=payload["evseId"],
+        profiles=profiles_from_json(payload["chargingProfile"], V201, "chargingProfile", notes),
+        more_to_come=bool(payload.get("tbc", False)),
+    )
+    return notes.result(event)
+
+
+def notify_report(station_id: str, payload: Payload, now: datetime) -> Converted:
+    notes = Notes()
+    event = DeviceReportReceived(
+        station_id,
+        now,
+        request_id=payload["requestId"],
+        seq_no=payload["seqNo"],
+        generated_at=read_time(payload["generatedAt"], "generatedAt", now, notes),
+        more_to_come=bool(payload.get("tbc", False)),
+        report_data=tuple(payload.get("reportData") or ()),
+    )
+    return notes.result(event)
+
+
+def notify_ev_charging_needs(station_id: str, payload: Payload, now: datetime) -> Converted:
+    notes = Notes()
+    needs = payload["chargingNeeds"]
+    ac = needs.get("acChargingParameters") or {}
+    dc = needs.get("dcChargingParameters") or {}
+    departure = needs.get("departureTime")
+    energy = dc.get("energyAmount", ac.get("energyAmount"))
+    current = dc.get("evMaxCurrent", ac.get("evMaxCurrent"))
+    power = dc.get("evMaxPower")
+    event = EVChargingNeedsNotified(
+        station_id,
+        now,
+        evse_id=payload["evseId"],
+        requested_energy_transfer=needs["requestedEnergyTransfer"],
+        departure_time=None if departure is None else read_time(departure, "departureTime", now, notes),
+        energy_amount_wh=None if energy is None else float(energy),
+        ev_max_current_a=None if current is None else float(current),
+        ev_max_power_w=None if power is None else float(power),
+        max_schedule_tuples=payload.get("maxScheduleTuples"),
+    )
+    return notes.result(event)
+
+
+def notify_ev_charging_schedule(station_id: str, payload: Payload, now: datetime) -> Converted:
+    notes = Notes()
+    schedules = schedules_from_json([payload["chargingSchedule"]], V201, "chargingSchedule", notes)
+    event = EVChargingScheduleNotified(
+        station_id,
+        now,
+        evse_id=payload["evseId"],
+        time_base=read_time(payload["timeBase"], "timeBase", now, notes),
+        schedule=schedules[0] if schedules else None,
+    )
+    return notes.result(event)
+
+
+def security_event(station_id: str, payload: Payload, now: datetime) -> Converted:
+    notes = Notes()
+    event = SecurityEventNotified(
+        station_id,
+        read_time(payload["timestamp"], "timestamp", now, notes),
+        kind=payload["type"],
+        tech_info=payload.get("techInfo"),
+    )
+    return notes.result(event)

@@ -1,0 +1,201 @@
+"""What the 1.6 and 2.0.1 server-side charge points share, on top of ``ocpp.ChargePoint``.
+
+The package routes each incoming CALL to an ``@on`` handler, validates both ways and sends the answer. This
+mixin adds what the server needs around that:
+
+* handlers read the *wire* payload of the call being handled (:meth:`StationChargePoint.payload`), so the
+  pure adapters in :mod:`wattcap.ocpp` are written against OCPP JSON, not the package's snake_case rewrite;
+* an action without a handler is answered per OCPP-J §4.2.3 — ``NotImplemented`` ("Requested Action is not
+  known by receiver") for an action the version does not define, ``NotSupported`` ("recognized but not
+  supported") for one it defines but wattcap does not handle (the package has these two the other way round);
+* any failure while handling one message becomes a CALLERROR for that message and never ends the
+  connection;
+* only answers to calls the registry announced reach the package (it would queue unsolicited ones forever),
+  and they are noted so the registry can tell a station's CALLERROR from our own invalid request;
+* follow-up work (calls to the station after a BootNotification) runs in tracked tasks *after* the answer
+  was sent — awaiting a call inside a handler would deadlock, since the package handles one message at a
+  time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from wattcap.core.model import OcppVersion
+from wattcap.ocpp.messages_common import Converted
+from wattcap.ocpp.rpc import CALL, CALL_ERROR, Frame, FrameProblem, call_error_frame, parse_frame
+from wattcap.server.backend import StationBackend
+from wattcap.server.connection import ConnectionClosed, WebSocketConnection
+from wattcap.server.logs import PACKAGE_LOGGER
+from wattcap.server.settings import Settings
+
+NOT_IMPLEMENTED = ("NotImplemented", "Requested Action is not known by receiver")
+NOT_SUPPORTED = ("NotSupported", "Requested Action is recognized but not supported by the receiver")
+
+
+@dataclass(frozen=True, slots=True)
+class InboundCall:
+    message_id: str
+    action: str
+    payload: dict[str, Any]
+
+
+_current_call: contextvars.ContextVar[InboundCall] = contextvars.ContextVar("wattcap_inbound_call")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """How a station answered one of our calls: ``error_code`` is None for a CALLRESULT."""
+
+    error_code: str | None = None
+    description: str = ""
+    details: Any = None
+
+
+@dataclass(slots=True)
+class StationMemory:
+    """What the server remembers about a station across its connections (within this process)."""
+
+    #: transaction id -> EVSE, learned when the transaction started (1.6 StopTransaction and later 2.0.1
+    #: TransactionEvents do not name the EVSE).
+    transaction_evse: dict[str, int]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StationChargePoint:
+    """Mixin for ``ocpp.v16.ChargePoint`` / ``ocpp.v201.ChargePoint`` subclasses serving one station."""
+
+    version: ClassVar[OcppVersion]
+    #: Every action name the version defines (to tell NotImplemented from NotSupported).
+    known_actions: ClassVar[frozenset[str]]
+
+    def __init__(
+        self,
+        station_id: str,
+        connection: WebSocketConnection,
+        *,
+        backend: StationBackend,
+        settings: Settings,
+        memory: StationMemory,
+        pending: bool = False,
+        on_booted: Callable[[str], Awaitable[None]] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__(station_id, connection, response_timeout=settings.call_timeout_s, logger=PACKAGE_LOGGER)
+        self.connection = connection
+        self.backend = backend
+        self.settings = settings
+        self.memory = memory
+        self.pending = pending
+        self.clock = clock
+        self.log = connection.log
+        self._on_booted = on_booted
+        self._awaited: dict[str, Answer | None] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    # -- inbound ---------------------------------------------------------------------------------------
+
+    async def route_message(self, raw_msg: str) -> None:
+        frame = self.connection.parsed(raw_msg)
+        if frame is None:  # not from our recv(): parse here
+            parsed = parse_frame(raw_msg, self.version)
+            if isinstance(parsed, FrameProblem):
+                if parsed.reply is not None:
+                    await self._send(parsed.reply)
+                return
+            frame = parsed
+        if frame.message_type != CALL:
+            if frame.message_id not in self._awaited:
+                # The package would queue it forever (its queue is drained only by a waiting call): a station
+                # sending unsolicited answers could grow memory without bound.
+                self.log.warning("ocpp.answer.unexpected", message_id=frame.message_id)
+                return
+            self._note_answer(frame)
+            await super().route_message(raw_msg)
+            return
+        action = frame.action or ""
+        if action not in self.route_map:
+            code, description = NOT_SUPPORTED if action in self.known_actions else NOT_IMPLEMENTED
+            self.log.warning("ocpp.call.unrouted", message_id=frame.message_id, action=action, error=code)
+            await self._send(call_error_frame(frame.message_id, code, description, {"action": action}))
+            return
+        token = _current_call.set(InboundCall(frame.message_id, action, frame.payload))
+        try:
+            self.log.debug("ocpp.call.received", message_id=frame.message_id, action=action)
+            await super().route_message(raw_msg)
+        except ConnectionClosed:
+            raise
+        except Exception:
+            # The package turns handler and validation errors into CALLERRORs itself; what reaches here
+            # failed around them (e.g. sending). Answer if we still can and keep the connection.
+            self.log.exception("ocpp.call.failed", message_id=frame.message_id, action=action)
+            await self._send(call_error_frame(frame.message_id, "InternalError", "internal error", {}))
+        finally:
+            _current_call.reset(token)
+
+    def _note_answer(self, frame: Frame) -> None:
+        if frame.message_type == CALL_ERROR:
+            details = frame.message[4] if len(frame.message) > 4 else None
+            self._awaited[frame.message_id] = Answer(frame.message[2], frame.message[3], details)
+        else:
+            self._awaited[frame.message_id] = Answer()
+
+    def payload(self) -> dict[str, Any]:
+        """The wire payload (camelCase JSON) of the CALL being handled."""
+        return _current_call.get().payload
+
+    def message_id(self) -> str | None:
+        call = _current_call.get(None)
+        return None if call is None else call.message_id
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def record(self, converted: Converted) -> None:
+        """Log the adapter's warnings and hand its events to the backend, in order."""
+        for warning in converted.warnings:
+            self.log.warning("ocpp.payload.warning", message_id=self.message_id(), warning=warning)
+        for event in converted.events:
+            await self.backend.record(event)
+
+    # -- outbound support (used by the registry) --------------------------------------------------------
+
+    def expect_answer(self, message_id: str) -> None:
+        """Announce a call about to be sent: only answers to announced ids reach the package (see the
+        registry, which is the way to call a station)."""
+        self._awaited[message_id] = None
+
+    def take_answer(self, message_id: str) -> Answer | None:
+        return self._awaited.pop(message_id, None)
+
+    # -- follow-up tasks --------------------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
+        """Run ``coro`` beside the message loop; failures are logged, and it is cancelled on disconnect."""
+        task = asyncio.create_task(coro, name=f"{self.id}:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.log.log(logging.ERROR, "ocpp.task.failed", task=task.get_name(), error=repr(task.exception()))
+
+    def cancel_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+    def booted(self) -> None:
+        """Call from an ``@after(BootNotification)`` hook: tell the listeners, in a task of its own."""
+        if self._on_booted is not None and not self.pending:
+            self.spawn(self._on_booted(self.id), "booted")

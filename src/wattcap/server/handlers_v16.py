@@ -1,0 +1,111 @@
+"""The OCPP 1.6 central system side of one charge point connection.
+
+Each handler reads the wire payload, turns it into events with :mod:`wattcap.ocpp.messages_v16`, records
+them, and answers. Answers carry UTC timestamps with ``Z``. No handler awaits a call to the station.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp.routing import after, on
+from ocpp.v16 import ChargePoint, call_result
+from ocpp.v16.enums import Action
+
+from wattcap.core.model import OcppVersion
+from wattcap.core.timeutil import format_timestamp
+from wattcap.ocpp import messages_v16 as messages
+from wattcap.server.charge_point import StationChargePoint
+
+
+def _id_tag_info(accepted: bool) -> dict[str, str]:
+    return {"status": "Accepted" if accepted else "Invalid"}
+
+
+class V16ChargePoint(StationChargePoint, ChargePoint):
+    version = OcppVersion.V16
+    known_actions = frozenset(a.value for a in Action)
+
+    @on(Action.boot_notification)
+    async def on_boot_notification(self, **_: Any) -> call_result.BootNotification:
+        await self.record(messages.boot_notification(self.id, self.payload(), self.now()))
+        return call_result.BootNotification(
+            current_time=format_timestamp(self.now()),
+            interval=self.settings.heartbeat_interval_s,
+            status="Pending" if self.pending else "Accepted",
+        )
+
+    @after(Action.boot_notification)
+    def after_boot_notification(self, **_: Any) -> None:
+        self.booted()
+
+    @on(Action.heartbeat)
+    async def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
+        await self.record(messages.heartbeat(self.id, self.now()))
+        return call_result.Heartbeat(current_time=format_timestamp(self.now()))
+
+    @on(Action.status_notification)
+    async def on_status_notification(self, **_: Any) -> call_result.StatusNotification:
+        await self.record(messages.status_notification(self.id, self.payload(), self.now()))
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    async def on_authorize(self, **_: Any) -> call_result.Authorize:
+        accepted = await self.backend.authorize(self.id, self.payload()["idTag"])
+        return call_result.Authorize(id_tag_info=_id_tag_info(accepted))
+
+    @on(Action.start_transaction)
+    async def on_start_transaction(self, **_: Any) -> call_result.StartTransaction:
+        payload = self.payload()
+        accepted = await self.backend.authorize(self.id, payload["idTag"])
+        # 1.6: the central system assigns the id, and does so even when the idTag is not accepted (the
+        # charge point then stops the transaction itself, and still reports it).
+        transaction_id = await self.backend.next_transaction_id()
+        self.memory.transaction_evse[str(transaction_id)] = payload["connectorId"]
+        await self.record(messages.start_transaction(self.id, payload, transaction_id, self.now()))
+        return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info=_id_tag_info(accepted))
+
+    @on(Action.stop_transaction)
+    async def on_stop_transaction(self, **_: Any) -> call_result.StopTransaction:
+        payload = self.payload()
+        evse_id = self.memory.transaction_evse.pop(str(payload["transactionId"]), None)
+        await self.record(messages.stop_transaction(self.id, payload, evse_id, self.now()))
+        id_tag = payload.get("idTag")
+        if id_tag is None:
+            return call_result.StopTransaction()
+        return call_result.StopTransaction(id_tag_info=_id_tag_info(await self.backend.authorize(self.id, id_tag)))
+
+    @on(Action.meter_values)
+    async def on_meter_values(self, **_: Any) -> call_result.MeterValues:
+        await self.record(messages.meter_values(self.id, self.payload(), self.now()))
+        return call_result.MeterValues()
+
+    @on(Action.security_event_notification)
+    async def on_security_event_notification(self, **_: Any) -> call_result.SecurityEventNotification:
+        await self.record(messages.security_event(self.id, self.payload(), self.now()))
+        return call_result.SecurityEventNotification()
+
+    @on(Action.data_transfer)
+    async def on_data_transfer(self, **_: Any) -> call_result.DataTransfer:
+        self.log.info("ocpp.data_transfer", message_id=self.message_id(), vendor_id=self.payload().get("vendorId"))
+        return call_result.DataTransfer(status="UnknownVendorId")
+
+    @on(Action.firmware_status_notification)
+    async def on_firmware_status_notification(self, **_: Any) -> call_result.FirmwareStatusNotification:
+        self.log.info("ocpp.firmware_status", message_id=self.message_id(), status=self.payload().get("status"))
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.diagnostics_status_notification)
+    async def on_diagnostics_status_notification(self, **_: Any) -> call_result.DiagnosticsStatusNotification:
+        self.log.info("ocpp.diagnostics_status", message_id=self.message_id(), status=self.payload().get("status"))
+        return call_result.DiagnosticsStatusNotification()
+
+    @on(Action.signed_firmware_status_notification)
+    async def on_signed_firmware_status_notification(self, **_: Any) -> call_result.SignedFirmwareStatusNotification:
+        self.log.info("ocpp.firmware_status", message_id=self.message_id(), status=self.payload().get("status"))
+        return call_result.SignedFirmwareStatusNotification()
+
+    @on(Action.log_status_notification)
+    async def on_log_status_notification(self, **_: Any) -> call_result.LogStatusNotification:
+        self.log.info("ocpp.log_status", message_id=self.message_id(), status=self.payload().get("status"))
+        return call_result.LogStatusNotification()

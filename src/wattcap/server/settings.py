@@ -1,0 +1,125 @@
+"""Server settings: one frozen dataclass, filled from ``WATTCAP_*`` environment variables or by hand.
+
+Every knob that changes what a charger experiences (subprotocols, authentication, limits, TLS) lives here, so
+the CLI, the tests and a future config file build the same object.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from enum import StrEnum
+
+from wattcap.core.model import OcppVersion
+
+#: WebSocket subprotocol name of each OCPP version (OCPP-J).
+SUBPROTOCOLS: Mapping[OcppVersion, str] = {OcppVersion.V16: "ocpp1.6", OcppVersion.V201: "ocpp2.0.1"}
+
+
+class UnknownStationPolicy(StrEnum):
+    """What to do with a station id the backend does not know."""
+
+    REJECT = "reject"  # refuse the WebSocket upgrade (HTTP 401)
+    PENDING = "pending"  # accept, mark pending in the backend, answer BootNotification with Pending
+
+
+class SettingsError(ValueError):
+    """A setting (usually an environment variable) with a value that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 9000
+    #: OCPP versions in the server's order of preference; when a charger offers several, the first wins.
+    versions: tuple[OcppVersion, ...] = (OcppVersion.V201, OcppVersion.V16)
+    #: Accept a charger that offers no subprotocol as OCPP 1.6 (some real 1.6 chargers send none).
+    accept_no_subprotocol: bool = True
+    #: Security profile 1 and 2: HTTP Basic auth with the per-station password is required.
+    require_auth: bool = True
+    unknown_stations: UnknownStationPolicy = UnknownStationPolicy.REJECT
+    #: Largest accepted WebSocket message; larger ones close the connection (1009).
+    max_frame_bytes: int = 256 * 1024
+    #: Sustained messages per second a station may send, and the burst above that it may spend at once.
+    rate_limit_per_s: float = 20.0
+    rate_limit_burst: int = 100
+    heartbeat_interval_s: int = 300
+    #: How long a CSMS → station call waits for its answer.
+    call_timeout_s: float = 30.0
+    ws_ping_interval_s: float | None = 20.0
+    ws_ping_timeout_s: float | None = 20.0
+    #: Security profile 2: TLS certificate and key files (PEM); both or neither.
+    tls_certfile: str | None = None
+    tls_keyfile: str | None = None
+    #: Log every OCPP frame (passwords masked) on the ``wattcap.ocpp.frames`` logger.
+    log_frames: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.versions:
+            raise SettingsError("at least one OCPP version must be served")
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise SettingsError("TLS needs both a certificate and a key file")
+        if self.max_frame_bytes <= 0 or self.rate_limit_per_s <= 0 or self.rate_limit_burst <= 0:
+            raise SettingsError("frame size and rate limits must be positive")
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_certfile is not None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``WATTCAP_<FIELD>`` variables (e.g. ``WATTCAP_PORT``); unset ones keep their default.
+
+        ``WATTCAP_VERSIONS`` is a comma list of subprotocols or versions (``ocpp2.0.1,ocpp1.6``); booleans
+        accept 1/0, true/false, yes/no, on/off; ``WATTCAP_WS_PING_INTERVAL_S=none`` disables pings.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = f"WATTCAP_{f.name.upper()}"
+            if name in environ:
+                values[f.name] = _convert(name, f.name, environ[name])
+        try:
+            return cls(**values)
+        except SettingsError as exc:
+            raise SettingsError(f"environment: {exc}") from None
+
+
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+_FLOAT_OR_NONE = {"ws_ping_interval_s", "ws_ping_timeout_s"}
+_INTS = {"port", "max_frame_bytes", "rate_limit_burst", "heartbeat_interval_s"}
+_FLOATS = {"rate_limit_per_s", "call_timeout_s"}
+_BOOLS = {"accept_no_subprotocol", "require_auth", "log_frames"}
+
+
+def parse_version(text: str) -> OcppVersion:
+    """``ocpp1.6`` / ``1.6`` / ``ocpp2.0.1`` / ``2.0.1`` → :class:`OcppVersion`."""
+    token = text.strip().lower().removeprefix("ocpp")
+    try:
+        version = OcppVersion(token)
+    except ValueError:
+        raise SettingsError(f"{text!r} is not an OCPP version") from None
+    if version not in SUBPROTOCOLS:
+        raise SettingsError(f"OCPP {version} is not served")
+    return version
+
+
+def _convert(variable: str, name: str, raw: str) -> object:
+    text = raw.strip()
+    try:
+        if name in _BOOLS:
+            return _BOOLEANS[text.lower()]
+        if name in _INTS:
+            return int(text)
+        if name in _FLOATS:
+            return float(text)
+        if name in _FLOAT_OR_NONE:
+            return None if text.lower() in ("", "none", "off") else float(text)
+        if name == "versions":
+            return tuple(parse_version(part) for part in text.split(",") if part.strip())
+        if name == "unknown_stations":
+            return UnknownStationPolicy(text.lower())
+    except (KeyError, ValueError) as exc:
+        raise SettingsError(f"{variable}={raw!r} is not valid ({exc})") from None
+    return text or None
