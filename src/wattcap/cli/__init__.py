@@ -21,6 +21,7 @@ def _register() -> None:
     from wattcap.cli import (
         composite,  # noqa: F401  (registers its command)
         serve,  # noqa: F401  (registers its command)
+        simulate,  # noqa: F401  (registers its command)
     )
 
 

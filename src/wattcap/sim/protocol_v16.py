@@ -1,0 +1,295 @@
+"""OCPP 1.6J edge of a simulated station: the Core, Smart Charging and Remote Trigger profiles.
+
+What is 1.6-specific lives here and only here: connector ids, the control plane naming transactions in
+StartTransaction.conf (so queued MeterValues / StopTransaction get their id filled in when replayed), string
+meter values, configuration keys, one-digit composite limits (``multipleOf 0.1``), and the statuses a 1.6
+charger reports while charging.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ocpp.routing import after, on
+from ocpp.v16 import ChargePoint, call, call_result
+
+from wattcap.core.limits import wire_limit
+from wattcap.core.model import ChargingRateUnit, CompositeSchedule, OcppVersion
+from wattcap.core.timeutil import format_timestamp
+from wattcap.ocpp.profile_requests import clear_request_from_json
+from wattcap.sim.events import (
+    AuthorizeRequested,
+    ConnectorStatusChanged,
+    MeterSample,
+    MeterValuesReceived,
+    StationEvent,
+    TransactionEnded,
+    TransactionStarted,
+)
+from wattcap.sim.outbox import Envelope
+from wattcap.sim.protocol import ProtocolAdapter, RawCall, StationHost, raise_call_error, read_profile, wire
+
+V16 = OcppVersion.V16
+_ID_TAG_MAX = 20
+_UNITS = {ChargingRateUnit.A: "Current", ChargingRateUnit.W: "Power"}
+_SAMPLED = "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Current.Offered,Power.Offered,SoC"
+
+
+def _id_tag(token: str | None) -> str:
+    return (token or "SIM")[:_ID_TAG_MAX]
+
+
+def _meter_value(at: datetime, samples: tuple[MeterSample, ...]) -> dict[str, Any]:
+    values = []
+    for s in samples:
+        value = {"value": f"{s.value:g}", "measurand": str(s.measurand), "unit": s.unit}
+        if s.context:
+            value["context"] = s.context
+        if s.phase:
+            value["phase"] = s.phase
+        values.append(value)
+    return {"timestamp": format_timestamp(at), "sampledValue": values}
+
+
+def composite_payload(schedule: CompositeSchedule) -> dict[str, Any]:
+    """The ``chargingSchedule`` of a GetCompositeSchedule.conf (startSchedule omitted, E16 3.57)."""
+    periods = []
+    for p in schedule.periods:
+        period: dict[str, Any] = {"startPeriod": p.start_period, "limit": wire_limit(p.limit)}
+        if p.number_phases is not None:
+            period["numberPhases"] = p.number_phases
+        periods.append(period)
+    return {
+        "duration": schedule.duration,
+        "chargingRateUnit": schedule.charging_rate_unit.value,
+        "chargingSchedulePeriod": periods,
+    }
+
+
+class V16Adapter(ProtocolAdapter):
+    """A 1.6J charge point. Connector ids are the station's EVSE ids."""
+
+    version = V16
+    subprotocol = "ocpp1.6"
+    calls = call
+
+    def __init__(self, host: StationHost) -> None:
+        super().__init__(host)
+        self._transaction_ids: dict[str, int] = {}  # station key -> id from StartTransaction.conf
+
+    def charge_point(self, connection: Any, response_timeout: float = 30.0) -> ChargePoint:
+        return _ChargePoint16(self.station.station_id, connection, self, response_timeout)
+
+    def boot_payload(self) -> dict[str, Any]:
+        spec = self.station.spec
+        return {
+            "chargePointModel": spec.model[:20],
+            "chargePointVendor": spec.vendor[:20],
+            "chargePointSerialNumber": spec.station_id[:25],
+            "firmwareVersion": spec.firmware[:50],
+        }
+
+    def payload(self, envelope: Envelope) -> tuple[str, dict[str, Any]] | None:
+        e = envelope.event
+        if isinstance(e, ConnectorStatusChanged):
+            return "StatusNotification", {
+                "connectorId": e.evse_id,
+                "errorCode": "NoError",
+                "status": e.status,
+                "timestamp": format_timestamp(e.at),
+            }
+        if isinstance(e, AuthorizeRequested):
+            return "Authorize", {"idTag": _id_tag(e.id_token)}
+        if isinstance(e, TransactionStarted):
+            return "StartTransaction", {
+                "connectorId": e.evse_id,
+                "idTag": _id_tag(e.id_token),
+                "meterStart": round(e.meter_start_wh or 0.0),
+                "timestamp": format_timestamp(e.at),
+            }
+        if isinstance(e, MeterValuesReceived):
+            payload: dict[str, Any] = {"connectorId": e.evse_id, "meterValue": [_meter_value(e.at, e.samples)]}
+            transaction_id = self._transaction_ids.get(e.transaction_id or "")
+            if transaction_id is not None:
+                payload["transactionId"] = transaction_id
+            return "MeterValues", payload
+        if isinstance(e, TransactionEnded):
+            transaction_id = self._transaction_ids.get(e.transaction_id)
+            if transaction_id is None:  # its StartTransaction was refused: nothing to stop
+                return None
+            return "StopTransaction", {
+                "meterStop": round(e.meter_stop_wh or 0.0),
+                "timestamp": format_timestamp(e.at),
+                "transactionId": transaction_id,
+                "reason": e.reason,
+            }
+        return None  # ChargingStateChanged, EV charging needs: no 1.6 message
+
+    def on_result(self, envelope: Envelope, result: Any) -> None:
+        e = envelope.event
+        now = self.host.clock.now()
+        if isinstance(e, TransactionStarted):
+            self._transaction_ids[e.transaction_id] = result.transaction_id
+            self.host.emit(self.station.transaction_id_assigned(e.transaction_id, str(result.transaction_id), now))
+        elif isinstance(e, AuthorizeRequested):
+            accepted = (result.id_tag_info or {}).get("status") == "Accepted"
+            self.host.emit(self.station.authorization_result(e.evse_id, e.id_token, accepted, now))
+        elif isinstance(e, TransactionEnded):
+            self._transaction_ids.pop(e.transaction_id, None)
+
+    def configuration(self) -> list[dict[str, Any]]:
+        """The configuration keys a GetConfiguration reports (smart-charging capabilities among them)."""
+        station = self.station
+        caps = station.config.capabilities
+        settings = self.host.settings
+        keys: list[tuple[str, bool, Any]] = [
+            ("HeartbeatInterval", False, int(settings.heartbeat_interval_s)),
+            ("MeterValueSampleInterval", False, int(settings.meter_interval_s)),
+            ("MeterValuesSampledData", True, _SAMPLED),
+            ("NumberOfConnectors", True, len(station.evse_ids)),
+            ("SupportedFeatureProfiles", True, "Core,SmartCharging,RemoteTrigger"),
+            ("LocalAuthorizeOffline", True, "true"),
+            ("ChargeProfileMaxStackLevel", True, caps.max_stack_level),
+            ("ChargingScheduleAllowedChargingRateUnit", True, ",".join(_UNITS[u] for u in caps.rate_units)),
+            ("ChargingScheduleMaxPeriods", True, caps.max_periods_per_schedule),
+            ("MaxChargingProfilesInstalled", True, caps.max_installed_profiles),
+            ("ConnectorSwitch3to1PhaseSupported", True, str(caps.phase_switching_3to1).lower()),
+        ]
+        return [{"key": k, "readonly": ro, "value": str(v)} for k, ro, v in keys if v is not None]
+
+
+class _ChargePoint16(ChargePoint):
+    """Serves the control plane's 1.6 calls on one connection."""
+
+    def __init__(self, station_id: str, connection: Any, adapter: V16Adapter, response_timeout: float) -> None:
+        super().__init__(station_id, connection, response_timeout=response_timeout)
+        self._adapter = adapter
+        self._host = adapter.host
+        self._later: list[StationEvent] = []
+
+    @property
+    def _station(self):
+        return self._host.station
+
+    def _now(self) -> datetime:
+        return self._host.clock.now()
+
+    def _flush(self, **_: Any) -> None:
+        events, self._later = self._later, []
+        self._host.emit(events)
+
+    # ---- smart charging ------------------------------------------------------------------------------------
+
+    @on("SetChargingProfile")
+    def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict, **_: Any) -> Any:
+        profile = read_profile(cs_charging_profiles, V16)
+        verdict, events = self._station.set_charging_profile(connector_id, profile, self._now())
+        self._host.emit(events)
+        if verdict.call_error:
+            raise_call_error(verdict.call_error, verdict.detail or "")
+        return call_result.SetChargingProfile(status=verdict.status.value)
+
+    @on("ClearChargingProfile")
+    def on_clear_charging_profile(self, **kwargs: Any) -> Any:
+        request = clear_request_from_json(wire(kwargs), V16)
+        status, events = self._station.clear_charging_profile(request, self._now())
+        self._host.emit(events)
+        return call_result.ClearChargingProfile(status=status.value)
+
+    @on("GetCompositeSchedule")
+    def on_get_composite_schedule(
+        self, connector_id: int, duration: int, charging_rate_unit: str | None = None, **_: Any
+    ) -> Any:
+        unit = ChargingRateUnit(charging_rate_unit) if charging_rate_unit else None
+        answer = self._station.composite_answer(connector_id, duration, unit, self._now())
+        if not answer.accepted:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        if answer.schedule is None:
+            return call_result.GetCompositeSchedule(status="Accepted")
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=format_timestamp(answer.schedule.schedule_start),
+            charging_schedule=composite_payload(answer.schedule),
+        )
+
+    # ---- remote control ------------------------------------------------------------------------------------
+
+    @on("RemoteStartTransaction")
+    def on_remote_start(
+        self, id_tag: str, connector_id: int | None = None, charging_profile: dict | None = None, **_: Any
+    ) -> Any:
+        profile = read_profile(charging_profile, V16) if charging_profile else None
+        accepted, events = self._station.remote_start(connector_id, id_tag, self._now(), profile=profile)
+        self._later.extend(events)
+        return call_result.RemoteStartTransaction(status="Accepted" if accepted else "Rejected")
+
+    @after("RemoteStartTransaction")
+    def after_remote_start(self, **kwargs: Any) -> None:
+        self._flush()
+
+    @on("RemoteStopTransaction")
+    def on_remote_stop(self, transaction_id: int, **_: Any) -> Any:
+        accepted, events = self._station.remote_stop(str(transaction_id), self._now())
+        self._later.extend(events)
+        return call_result.RemoteStopTransaction(status="Accepted" if accepted else "Rejected")
+
+    @after("RemoteStopTransaction")
+    def after_remote_stop(self, **kwargs: Any) -> None:
+        self._flush()
+
+    @on("Reset")
+    def on_reset(self, type: str, **_: Any) -> Any:
+        return call_result.Reset(status="Accepted")
+
+    @after("Reset")
+    def after_reset(self, **kwargs: Any) -> None:
+        self._host.schedule_reboot()
+
+    @on("TriggerMessage")
+    def on_trigger_message(self, requested_message: str, connector_id: int | None = None, **_: Any) -> Any:
+        now = self._now()
+        if requested_message == "StatusNotification":
+            events = self._station.statuses(now)
+            self._later = [e for e in events if connector_id in (None, getattr(e, "evse_id", None))]
+        elif requested_message == "MeterValues":
+            self._later = self._station.meter_values(now)
+        elif requested_message in ("Heartbeat", "BootNotification"):
+            payload = {} if requested_message == "Heartbeat" else self._adapter.boot_payload()
+            self._later = [RawCall(self._station.station_id, now, requested_message, payload)]
+        else:
+            return call_result.TriggerMessage(status="NotImplemented")
+        return call_result.TriggerMessage(status="Accepted")
+
+    @after("TriggerMessage")
+    def after_trigger_message(self, **kwargs: Any) -> None:
+        self._flush()
+
+    # ---- configuration -------------------------------------------------------------------------------------
+
+    @on("GetConfiguration")
+    def on_get_configuration(self, key: list[str] | None = None, **_: Any) -> Any:
+        known = self._adapter.configuration()
+        if not key:
+            return call_result.GetConfiguration(configuration_key=known)
+        found = [k for k in known if k["key"] in key]
+        names = {k["key"] for k in found}
+        return call_result.GetConfiguration(configuration_key=found, unknown_key=[k for k in key if k not in names])
+
+    @on("ChangeConfiguration")
+    def on_change_configuration(self, key: str, value: str, **_: Any) -> Any:
+        settings = self._host.settings
+        writable = {"HeartbeatInterval": "heartbeat_interval_s", "MeterValueSampleInterval": "meter_interval_s"}
+        if key in writable:
+            try:
+                seconds = float(value)
+            except ValueError:
+                return call_result.ChangeConfiguration(status="Rejected")
+            if seconds <= 0:
+                return call_result.ChangeConfiguration(status="Rejected")
+            setattr(settings, writable[key], seconds)
+            return call_result.ChangeConfiguration(status="Accepted")
+        if any(k["key"] == key for k in self._adapter.configuration()):
+            return call_result.ChangeConfiguration(status="Rejected")
+        return call_result.ChangeConfiguration(status="NotSupported")

@@ -1,0 +1,401 @@
+"""OCPP 2.0.1 edge of a simulated station: provisioning, authorization, transactions, smart charging (K).
+
+What is 2.0.1-specific lives here and only here: TransactionEvent with its seqNo, trigger reasons and the
+``offline`` flag, Available/Occupied connector states, ``statusInfo`` reason codes, GetChargingProfiles /
+ReportChargingProfiles, NotifyEVChargingNeeds, and the device model variables a control plane reads
+(``SmartChargingCtrlr`` and friends).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ocpp.routing import after, on
+from ocpp.v201 import ChargePoint, call, call_result
+
+from wattcap.core.model import ChargingRateUnit, CompositeSchedule, OcppVersion
+from wattcap.core.timeutil import format_timestamp
+from wattcap.ocpp.profile_requests import clear_request_from_json, get_request_from_json, report_payloads
+from wattcap.sim.events import (
+    AuthorizeRequested,
+    ChargingStateChanged,
+    ConnectorStatusChanged,
+    EVChargingNeedsNotified,
+    MeterSample,
+    MeterValuesReceived,
+    StationEvent,
+    TransactionEnded,
+    TransactionStarted,
+)
+from wattcap.sim.outbox import Envelope
+from wattcap.sim.protocol import ProtocolAdapter, RawCall, StationHost, raise_call_error, read_profile, wire
+
+V201 = OcppVersion.V201
+_STATUS_INFO_MAX = 512
+# Why a transaction ended -> the trigger that reports it.
+_END_TRIGGERS = {
+    "EVDisconnected": "EVDeparted",
+    "Remote": "RemoteStop",
+    "Local": "StopAuthorized",
+    "Reboot": "ResetCommand",
+    "PowerLoss": "AbnormalCondition",
+}
+_REPORT_CHUNK = 8  # profiles per ReportChargingProfiles
+
+
+def _sampled_value(s: MeterSample) -> dict[str, Any]:
+    value: dict[str, Any] = {"value": s.value, "measurand": str(s.measurand), "unitOfMeasure": {"unit": s.unit}}
+    if s.context:
+        value["context"] = s.context
+    if s.phase:
+        value["phase"] = s.phase
+    return value
+
+
+def _meter_value(at: datetime, samples: tuple[MeterSample, ...]) -> dict[str, Any]:
+    return {"timestamp": format_timestamp(at), "sampledValue": [_sampled_value(s) for s in samples]}
+
+
+def _energy(at: datetime, wh: float | None, context: str) -> list[dict[str, Any]]:
+    sample = MeterSample(at, "Energy.Active.Import.Register", round(wh or 0.0, 1), "Wh", context=context)
+    return [_meter_value(at, (sample,))]
+
+
+def _status_info(reason_code: str | None, detail: str | None) -> dict[str, Any] | None:
+    if reason_code is None:
+        return None
+    info: dict[str, Any] = {"reasonCode": reason_code}
+    if detail:
+        info["additionalInfo"] = detail[:_STATUS_INFO_MAX]
+    return info
+
+
+def composite_payload(schedule: CompositeSchedule) -> dict[str, Any]:
+    """A ``CompositeScheduleType`` (no wattcap attribution: a charger does not know it)."""
+    periods = []
+    for p in schedule.periods:
+        period: dict[str, Any] = {"startPeriod": p.start_period, "limit": p.limit}
+        if p.number_phases is not None:
+            period["numberPhases"] = p.number_phases
+        if p.phase_to_use is not None:
+            period["phaseToUse"] = p.phase_to_use
+        periods.append(period)
+    return {
+        "evseId": schedule.evse_id,
+        "duration": schedule.duration,
+        "scheduleStart": format_timestamp(schedule.schedule_start),
+        "chargingRateUnit": schedule.charging_rate_unit.value,
+        "chargingSchedulePeriod": periods,
+    }
+
+
+class V201Adapter(ProtocolAdapter):
+    """A 2.0.1 charging station with one connector per EVSE."""
+
+    version = V201
+    subprotocol = "ocpp2.0.1"
+    calls = call
+
+    def __init__(self, host: StationHost) -> None:
+        super().__init__(host)
+        self._seq: dict[str, int] = {}  # transaction key -> next seqNo
+        self._sent_status: dict[int, str] = {}
+
+    def charge_point(self, connection: Any, response_timeout: float = 30.0) -> ChargePoint:
+        self.forget_sent_statuses()  # a new connection gets every connector's state again
+        return _ChargePoint201(self.station.station_id, connection, self, response_timeout)
+
+    def forget_sent_statuses(self) -> None:
+        """Send every connector's state again, even if unchanged (reconnect, TriggerMessage)."""
+        self._sent_status.clear()
+
+    def boot_payload(self) -> dict[str, Any]:
+        spec = self.station.spec
+        return {
+            "chargingStation": {
+                "model": spec.model[:20],
+                "vendorName": spec.vendor[:50],
+                "serialNumber": spec.station_id[:25],
+                "firmwareVersion": spec.firmware[:50],
+            },
+            "reason": "PowerUp",
+        }
+
+    def payload(self, envelope: Envelope) -> tuple[str, dict[str, Any]] | None:
+        e = envelope.event
+        if isinstance(e, ConnectorStatusChanged):
+            status = "Available" if e.status == "Available" else "Occupied"
+            if self._sent_status.get(e.evse_id) == status:
+                return None
+            self._sent_status[e.evse_id] = status
+            return "StatusNotification", {
+                "timestamp": format_timestamp(e.at),
+                "connectorStatus": status,
+                "evseId": e.evse_id,
+                "connectorId": e.connector_id,
+            }
+        if isinstance(e, AuthorizeRequested):
+            return "Authorize", {"idToken": {"idToken": e.id_token, "type": "ISO14443"}}
+        if isinstance(e, EVChargingNeedsNotified):
+            return "NotifyEVChargingNeeds", {"evseId": e.evse_id, "chargingNeeds": _charging_needs(e)}
+        if isinstance(e, TransactionStarted | MeterValuesReceived | ChargingStateChanged | TransactionEnded):
+            return "TransactionEvent", self._transaction_event(e, envelope.offline)
+        return None
+
+    def _transaction_event(self, e: StationEvent, offline: bool) -> dict[str, Any]:
+        key: str = e.transaction_id  # type: ignore[attr-defined]
+        seq = self._seq.get(key, 0)
+        self._seq[key] = seq + 1
+        info: dict[str, Any] = {"transactionId": key}
+        body: dict[str, Any] = {"timestamp": format_timestamp(e.at), "seqNo": seq, "transactionInfo": info}
+        if offline:
+            body["offline"] = True
+        if isinstance(e, TransactionStarted):
+            body.update(eventType="Started", evse={"id": e.evse_id, "connectorId": 1})
+            body["triggerReason"] = "RemoteStart" if e.remote_start_id is not None else "Authorized"
+            if e.remote_start_id is not None:
+                info["remoteStartId"] = e.remote_start_id
+            if e.id_token:
+                token_type = "Central" if e.remote_start_id is not None else "ISO14443"
+                body["idToken"] = {"idToken": e.id_token, "type": token_type}
+            body["meterValue"] = _energy(e.at, e.meter_start_wh, "Transaction.Begin")
+        elif isinstance(e, MeterValuesReceived):
+            body.update(
+                eventType="Updated", triggerReason="MeterValuePeriodic", meterValue=[_meter_value(e.at, e.samples)]
+            )
+        elif isinstance(e, ChargingStateChanged):
+            body.update(eventType="Updated", triggerReason="ChargingStateChanged")
+            info["chargingState"] = e.state
+        elif isinstance(e, TransactionEnded):
+            reason = e.reason or "Local"
+            body.update(eventType="Ended", triggerReason=_END_TRIGGERS.get(reason, "AbnormalCondition"))
+            info["stoppedReason"] = reason
+            body["meterValue"] = _energy(e.at, e.meter_stop_wh, "Transaction.End")
+            self._seq.pop(key, None)
+        return body
+
+    def on_result(self, envelope: Envelope, result: Any) -> None:
+        e = envelope.event
+        if isinstance(e, AuthorizeRequested):
+            accepted = (result.id_token_info or {}).get("status") == "Accepted"
+            self.host.emit(self.station.authorization_result(e.evse_id, e.id_token, accepted, self.host.clock.now()))
+
+    def variables(self) -> dict[tuple[str, str, str | None], tuple[str, bool]]:
+        """The device model a control plane can read: (component, variable, instance) -> (value, writable)."""
+        station = self.station
+        caps = station.config.capabilities
+        settings = self.host.settings
+        smart = "SmartChargingCtrlr"
+        table: dict[tuple[str, str, str | None], tuple[Any, bool]] = {
+            (smart, "Available", None): ("true", False),
+            (smart, "Enabled", None): ("true", False),
+            (smart, "ProfileStackLevel", None): (caps.max_stack_level, False),
+            (smart, "RateUnit", None): (",".join(u.value for u in caps.rate_units), False),
+            (smart, "PeriodsPerSchedule", None): (caps.max_periods_per_schedule, False),
+            (smart, "Entries", "ChargingProfiles"): (len(station.holdings), False),
+            (smart, "ACPhaseSwitchingSupported", None): (str(caps.ac_phase_switching).lower(), False),
+            (smart, "Phases3to1", None): (str(caps.phase_switching_3to1).lower(), False),
+            ("SampledDataCtrlr", "TxUpdatedInterval", None): (int(settings.meter_interval_s), True),
+            ("OCPPCommCtrlr", "HeartbeatInterval", None): (int(settings.heartbeat_interval_s), True),
+        }
+        return {k: (str(v), w) for k, (v, w) in table.items() if v is not None}
+
+
+def _charging_needs(e: EVChargingNeedsNotified) -> dict[str, Any]:
+    needs: dict[str, Any] = {"requestedEnergyTransfer": e.requested_energy_transfer}
+    if e.departure_time is not None:
+        needs["departureTime"] = format_timestamp(e.departure_time)
+    energy = round(e.energy_amount_wh or 0)
+    if e.requested_energy_transfer == "DC":
+        needs["dcChargingParameters"] = {
+            "evMaxCurrent": round(e.ev_max_current_a or 0),
+            "evMaxVoltage": 800,
+            "energyAmount": energy,
+            "evMaxPower": round(e.ev_max_power_w or 0),
+        }
+    else:
+        needs["acChargingParameters"] = {
+            "energyAmount": energy,
+            "evMinCurrent": 6,
+            "evMaxCurrent": round(e.ev_max_current_a or 0),
+            "evMaxVoltage": 400,
+        }
+    return needs
+
+
+class _ChargePoint201(ChargePoint):
+    """Serves the control plane's 2.0.1 calls on one connection."""
+
+    def __init__(self, station_id: str, connection: Any, adapter: V201Adapter, response_timeout: float) -> None:
+        super().__init__(station_id, connection, response_timeout=response_timeout)
+        self._adapter = adapter
+        self._host = adapter.host
+        self._later: list[StationEvent] = []
+
+    @property
+    def _station(self):
+        return self._host.station
+
+    def _now(self) -> datetime:
+        return self._host.clock.now()
+
+    def _flush(self) -> None:
+        events, self._later = self._later, []
+        self._host.emit(events)
+
+    # ---- smart charging ------------------------------------------------------------------------------------
+
+    @on("SetChargingProfile")
+    def on_set_charging_profile(self, evse_id: int, charging_profile: dict, **_: Any) -> Any:
+        profile = read_profile(charging_profile, V201)
+        verdict, events = self._station.set_charging_profile(evse_id, profile, self._now())
+        self._host.emit(events)
+        if verdict.call_error:
+            raise_call_error(verdict.call_error, verdict.detail or "")
+        return call_result.SetChargingProfile(
+            status=verdict.status.value, status_info=_status_info(verdict.reason_code, verdict.detail)
+        )
+
+    @on("ClearChargingProfile")
+    def on_clear_charging_profile(self, **kwargs: Any) -> Any:
+        request = clear_request_from_json(wire(kwargs), V201)
+        status, events = self._station.clear_charging_profile(request, self._now())
+        self._host.emit(events)
+        return call_result.ClearChargingProfile(status=status.value)
+
+    @on("GetCompositeSchedule")
+    def on_get_composite_schedule(
+        self, duration: int, evse_id: int, charging_rate_unit: str | None = None, **_: Any
+    ) -> Any:
+        unit = ChargingRateUnit(charging_rate_unit) if charging_rate_unit else None
+        answer = self._station.composite_answer(evse_id, duration, unit, self._now())
+        if not answer.accepted:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        schedule = None if answer.schedule is None else composite_payload(answer.schedule)
+        return call_result.GetCompositeSchedule(status="Accepted", schedule=schedule)
+
+    @on("GetChargingProfiles")
+    def on_get_charging_profiles(self, **kwargs: Any) -> Any:
+        request = get_request_from_json(wire(kwargs), V201)
+        result = self._station.charging_profiles(request)
+        now = self._now()
+        self._later = [
+            RawCall(self._station.station_id, now, "ReportChargingProfiles", payload)
+            for payload in report_payloads(request.request_id, result.reports, V201, _REPORT_CHUNK)
+        ]
+        return call_result.GetChargingProfiles(status=result.status.value)
+
+    @after("GetChargingProfiles")
+    def after_get_charging_profiles(self, **kwargs: Any) -> None:
+        self._flush()
+
+    # ---- remote control ------------------------------------------------------------------------------------
+
+    @on("RequestStartTransaction")
+    def on_request_start(
+        self,
+        id_token: dict,
+        remote_start_id: int,
+        evse_id: int | None = None,
+        charging_profile: dict | None = None,
+        **_: Any,
+    ) -> Any:
+        profile = read_profile(charging_profile, V201) if charging_profile else None
+        accepted, events = self._station.remote_start(
+            evse_id, id_token["id_token"], self._now(), profile=profile, remote_start_id=remote_start_id
+        )
+        self._later.extend(events)
+        return call_result.RequestStartTransaction(status="Accepted" if accepted else "Rejected")
+
+    @after("RequestStartTransaction")
+    def after_request_start(self, **kwargs: Any) -> None:
+        self._flush()
+
+    @on("RequestStopTransaction")
+    def on_request_stop(self, transaction_id: str, **_: Any) -> Any:
+        accepted, events = self._station.remote_stop(transaction_id, self._now())
+        self._later.extend(events)
+        return call_result.RequestStopTransaction(status="Accepted" if accepted else "Rejected")
+
+    @after("RequestStopTransaction")
+    def after_request_stop(self, **kwargs: Any) -> None:
+        self._flush()
+
+    @on("Reset")
+    def on_reset(self, type: str, evse_id: int | None = None, **_: Any) -> Any:
+        if evse_id is not None:
+            return call_result.Reset(status="Rejected")
+        return call_result.Reset(status="Accepted")
+
+    @after("Reset")
+    def after_reset(self, type: str, evse_id: int | None = None, **_: Any) -> None:
+        if evse_id is None:
+            self._host.schedule_reboot()
+
+    @on("TriggerMessage")
+    def on_trigger_message(self, requested_message: str, evse: dict | None = None, **_: Any) -> Any:
+        now = self._now()
+        evse_id = (evse or {}).get("id")
+        if requested_message == "StatusNotification":
+            self._adapter.forget_sent_statuses()
+            events = self._station.statuses(now)
+            self._later = [e for e in events if evse_id in (None, getattr(e, "evse_id", None))]
+        elif requested_message in ("Heartbeat", "BootNotification"):
+            payload = {} if requested_message == "Heartbeat" else self._adapter.boot_payload()
+            self._later = [RawCall(self._station.station_id, now, requested_message, payload)]
+        else:
+            return call_result.TriggerMessage(status="NotImplemented")
+        return call_result.TriggerMessage(status="Accepted")
+
+    @after("TriggerMessage")
+    def after_trigger_message(self, **kwargs: Any) -> None:
+        self._flush()
+
+    # ---- device model --------------------------------------------------------------------------------------
+
+    @on("GetVariables")
+    def on_get_variables(self, get_variable_data: list[dict], **_: Any) -> Any:
+        table = self._adapter.variables()
+        results = []
+        for item in get_variable_data:
+            component, variable = wire(item["component"]), wire(item["variable"])
+            key = (component["name"], variable["name"], variable.get("instance"))
+            result: dict[str, Any] = {"component": component, "variable": variable}
+            attribute = item.get("attribute_type", "Actual")
+            if attribute != "Actual":
+                result["attributeStatus"] = "NotSupportedAttributeType"
+            elif key in table:
+                result.update(attributeStatus="Accepted", attributeValue=table[key][0])
+            elif any(k[0] == component["name"] for k in table):
+                result["attributeStatus"] = "UnknownVariable"
+            else:
+                result["attributeStatus"] = "UnknownComponent"
+            results.append(result)
+        return call_result.GetVariables(get_variable_result=results)
+
+    @on("SetVariables")
+    def on_set_variables(self, set_variable_data: list[dict], **_: Any) -> Any:
+        table = self._adapter.variables()
+        settings = self._host.settings
+        fields = {
+            ("SampledDataCtrlr", "TxUpdatedInterval", None): "meter_interval_s",
+            ("OCPPCommCtrlr", "HeartbeatInterval", None): "heartbeat_interval_s",
+        }
+        results = []
+        for item in set_variable_data:
+            component, variable = wire(item["component"]), wire(item["variable"])
+            key = (component["name"], variable["name"], variable.get("instance"))
+            status = "Rejected"
+            if key not in table:
+                status = "UnknownVariable" if any(k[0] == key[0] for k in table) else "UnknownComponent"
+            elif key in fields:
+                try:
+                    seconds = float(item["attribute_value"])
+                except ValueError:
+                    seconds = 0.0
+                if seconds > 0:
+                    setattr(settings, fields[key], seconds)
+                    status = "Accepted"
+            results.append({"attributeStatus": status, "component": component, "variable": variable})
+        return call_result.SetVariables(set_variable_result=results)
