@@ -74,6 +74,13 @@ def test_A24_huge_default_matches_a_local_limit_period_when_declared_unconstrain
     assert result.verdict is Verdict.APPLIED
 
 
+def test_A10_A24_the_unconstrained_threshold_is_in_the_expected_unit():
+    # 16 A reported as 11 040 W: far above a 48 A threshold as a number, but a real limit once converted.
+    tolerance = Tolerance(unconstrained_at=48)
+    watts = reported((0, 16 * 230 * 3), unit=ChargingRateUnit.W)
+    assert compare_composites(expected((0, 16, True)), watts, tolerance=tolerance).verdict is Verdict.APPLIED
+
+
 def test_A24_no_limit_where_a_profile_should_limit_is_a_mismatch():
     result = compare_composites(expected((0, 16, True)), reported((0, -1)))
     assert result.verdict is Verdict.MISMATCH

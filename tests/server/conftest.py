@@ -25,6 +25,7 @@ from wattcap.server.settings import Settings
 from wattcap.server.stations import StationRegistry
 
 from .chargers import CHARGERS, Charger16, Charger201
+from .store_support import database_url, pg_databases  # noqa: F401  (fixtures of the specs on the real store)
 
 PASSWORDS = {"CP16": "password-of-cp16-0001", "CP201": "password-of-cp201-001", "CP16B": "password-of-cp16b-001"}
 TOKENS = {"TOKEN-OK", "04A2B3C4D5E6F7"}

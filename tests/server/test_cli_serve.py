@@ -13,6 +13,7 @@ import httpx
 from websockets.asyncio.client import connect
 
 from wattcap.server.settings import Settings, UnknownStationPolicy
+from wattcap.store import Repository, StationState
 
 from .conftest import TIMEOUT, basic_auth
 
@@ -34,9 +35,14 @@ async def wait_healthy(url: str, process: subprocess.Popen) -> None:
                 await asyncio.sleep(0.05)
 
 
-async def test_serve_runs_uvicorn_with_env_settings_and_logs_frames_with_station_and_message_ids():
+async def test_serve_runs_uvicorn_with_env_settings_and_logs_frames_with_station_and_message_ids(tmp_path):
     port = free_port()
-    env = {**os.environ, "WATTCAP_UNKNOWN_STATIONS": "pending", "WATTCAP_HEARTBEAT_INTERVAL_S": "77"}
+    env = {
+        **os.environ,
+        "WATTCAP_UNKNOWN_STATIONS": "pending",
+        "WATTCAP_HEARTBEAT_INTERVAL_S": "77",
+        "WATTCAP_DATABASE_URL": f"sqlite:///{tmp_path / 'wattcap.db'}",
+    }
     process = subprocess.Popen(
         [sys.executable, "-c", "from wattcap.cli import main; main()", "serve", "--port", str(port), "--log-ocpp"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -57,6 +63,11 @@ async def test_serve_runs_uvicorn_with_env_settings_and_logs_frames_with_station
     assert "recv station_id=NEW-1 frame=[2,\"boot-1\"" in stderr
     assert "ocpp.callerror.sent station_id=NEW-1 message_id=bad-1 error=FormationViolation" in stderr
     assert "s3cret-pw" not in stderr
+    # The schema was created on start, and the unknown station is in the database, awaiting approval.
+    assert "store.ready" in stderr and "schema_revision=None" not in stderr
+    async with await Repository.open(env["WATTCAP_DATABASE_URL"], migrate_schema=False) as repository:
+        station = await repository.get_station("NEW-1")
+    assert (station.state, station.vendor, station.ocpp_version) == (StationState.PENDING, "A", "1.6")
 
 
 def test_settings_policy_names_are_the_env_values():

@@ -114,11 +114,21 @@ async def test_transaction_ids_are_assigned_by_the_backend(server):
     async with charger(server, "CP16", V16) as cp:
         ids = [
             (await cp.call(call.StartTransaction(connector_id=1, id_tag="X", meter_start=0,
-                                                 timestamp="2026-03-01T10:00:00Z"), suppress=False))
-            for _ in range(2)
+                                                 timestamp=f"2026-03-01T10:0{minute}:00Z"), suppress=False))
+            for minute in range(2)
         ]
     assert [r.transaction_id for r in ids] == [1, 2]
     assert [r.id_tag_info["status"] for r in ids] == ["Invalid", "Invalid"]
+
+
+async def test_a_resent_start_transaction_gets_its_first_id_again(server):
+    """A charger that never got the answer resends the same StartTransaction: one session stays one transaction."""
+    start = call.StartTransaction(connector_id=2, id_tag="X", meter_start=10, timestamp=T10)
+    async with charger(server, "CP16", V16) as cp:
+        first = await cp.call(start, suppress=False)
+        again = await cp.call(start, suppress=False)
+    assert first.transaction_id == again.transaction_id == 1
+    assert {e.transaction_id for e in server.backend.events_of(TransactionStarted)} == {"1"}
 
 
 async def test_naive_timestamp_is_read_as_utc_and_logged(server, caplog):

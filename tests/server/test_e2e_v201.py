@@ -12,7 +12,9 @@ from wattcap.core.events import (
     ChargingLimitNotified,
     ChargingProfilesReported,
     ConnectorStatusChanged,
+    DeviceReportReceived,
     EVChargingNeedsNotified,
+    EVChargingScheduleNotified,
     HeartbeatReceived,
     Measurand,
     MeterValuesReceived,
@@ -23,7 +25,6 @@ from wattcap.core.events import (
 )
 from wattcap.core.model import OcppVersion
 from wattcap.core.timeutil import utc
-from wattcap.ocpp.messages_v201 import DeviceReportReceived, EVChargingScheduleNotified
 from wattcap.server.stations import CallRejected
 
 from .conftest import charger

@@ -176,6 +176,13 @@ async def test_downsampled_query_gives_count_avg_min_max_per_bucket(
 # --- every event type ---------------------------------------------------------------------------------------
 
 
+REPORT_DATA = {
+    "component": {"name": "SmartChargingCtrlr"},
+    "variable": {"name": "Enabled"},
+    "variableAttribute": [{"type": "Actual", "value": "true"}],
+}
+
+
 def _one_of_each(station_id: str, at: datetime) -> dict[type, ev.StationEvent]:
     profile = ChargingProfile(1, 0, ChargingProfilePurpose.TX_DEFAULT, ChargingProfileKind.ABSOLUTE, (SCHEDULE,))
     examples: list[ev.StationEvent] = [
@@ -190,6 +197,8 @@ def _one_of_each(station_id: str, at: datetime) -> dict[type, ev.StationEvent]:
         ev.ChargingProfilesReported(station_id, at, 7, ev.ChargingLimitSource.CSO, 1, (profile,)),
         ev.EVChargingNeedsNotified(station_id, at, 1, "AC_three_phase", at + timedelta(hours=8), 30_000.0, 32.0),
         ev.SecurityEventNotified(station_id, at, "FirmwareUpdated", "1.2.3", {"by": "operator"}),
+        ev.DeviceReportReceived(station_id, at, 3, 0, at, False, (REPORT_DATA,)),
+        ev.EVChargingScheduleNotified(station_id, at, 1, at, SCHEDULE),
     ]
     return {type(e): e for e in examples}
 
@@ -221,6 +230,10 @@ async def test_every_event_type_is_recorded_once_even_when_replayed(
     assert [(limit.source, limit.evse_id) for limit in await repo.external_limits(station_id)] == [("EMS", 1)]
     reported = await repo.journal(station_id, kinds=["ChargingProfilesReported"])
     assert reported[0].payload["profiles"][0]["purpose"] == "TxDefaultProfile"
+    (report,) = await repo.journal(station_id, kinds=["DeviceReportReceived"])
+    assert report.payload["report_data"] == [REPORT_DATA]  # the device model is kept verbatim
+    (ev_schedule,) = await repo.journal(station_id, kinds=["EVChargingScheduleNotified"])
+    assert ev_schedule.evse_id == 1 and ev_schedule.payload["schedule"]["charging_rate_unit"] == "A"
 
 
 async def test_journal_keeps_distinct_events_and_drops_replays(

@@ -22,6 +22,7 @@ def _register() -> None:
         composite,  # noqa: F401  (registers its command)
         serve,  # noqa: F401  (registers its command)
         simulate,  # noqa: F401  (registers its command)
+        station,  # noqa: F401  (registers its commands)
     )
 
 

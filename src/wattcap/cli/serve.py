@@ -1,20 +1,43 @@
-"""``wattcap serve``: run the control-plane server (OCPP 1.6J and 2.0.1 over WebSocket) with uvicorn.
+"""``wattcap serve``: run the control-plane server (OCPP 1.6J and 2.0.1 over WebSocket) on the database.
 
-Settings come from ``WATTCAP_*`` environment variables (see :class:`wattcap.server.settings.Settings`);
-the options here override them. For now the server runs on the in-memory backend.
+Settings come from, lowest precedence first: the defaults, a TOML file (``--config``, keys are the
+:class:`~wattcap.server.settings.Settings` fields), ``WATTCAP_*`` environment variables, and the options
+here. The database (``--database-url`` / ``WATTCAP_DATABASE_URL``, default SQLite ``./data/wattcap.db``) has its
+schema created or migrated on start, so a new version of wattcap upgrades it by simply being started.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wattcap.cli import app
 from wattcap.server.logs import FRAME_LOGGER
+
+if TYPE_CHECKING:
+    from wattcap.server.settings import Settings
+
+LOGGER = logging.getLogger("wattcap.serve")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="TOML settings file; its keys are setting names (port, database_url, unknown_stations…)."
+    ),
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL of the database (env: WATTCAP_DATABASE_URL; default: sqlite:///./data/wattcap.db).",
+    ),
+]
 
 
 def configure_logging(level: int = logging.INFO, log_frames: bool = False) -> None:
@@ -25,27 +48,37 @@ def configure_logging(level: int = logging.INFO, log_frames: bool = False) -> No
     FRAME_LOGGER.setLevel(logging.INFO if log_frames else logging.WARNING)
 
 
+def shown_url(url: str) -> str:
+    """``url`` fit for a log line or an error message: the password masked."""
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(envvar="WATTCAP_HOST", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="WATTCAP_PORT", help="Port to listen on.")] = 9000,
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (env: WATTCAP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (env: WATTCAP_PORT).")] = None,
+    database_url: DatabaseOption = None,
     tls_cert: Annotated[
         Path | None,
-        typer.Option("--tls-cert", envvar="WATTCAP_TLS_CERTFILE", help="TLS certificate (PEM): security profile 2."),
+        typer.Option("--tls-cert", help="TLS certificate (PEM), security profile 2 (env: WATTCAP_TLS_CERTFILE)."),
     ] = None,
     tls_key: Annotated[
-        Path | None, typer.Option("--tls-key", envvar="WATTCAP_TLS_KEYFILE", help="TLS private key (PEM).")
+        Path | None, typer.Option("--tls-key", help="TLS private key (PEM) (env: WATTCAP_TLS_KEYFILE).")
     ] = None,
     log_ocpp: Annotated[
-        bool, typer.Option("--log-ocpp", envvar="WATTCAP_LOG_FRAMES", help="Log every OCPP frame (passwords masked).")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--log-ocpp/--no-log-ocpp", help="Log every OCPP frame, passwords masked (env: WATTCAP_LOG_FRAMES)."
+        ),
+    ] = None,
 ) -> None:
     """Run the OCPP server: chargers connect to ws://HOST:PORT/ocpp/STATION_ID (wss:// with TLS)."""
-    import uvicorn
-
-    from wattcap.server.app import create_app, uvicorn_config
-    from wattcap.server.backend import InMemoryBackend
-    from wattcap.server.settings import Settings, SettingsError
+    from wattcap.server.settings import SettingsError
+    from wattcap.server.settings_file import load_settings
+    from wattcap.store import database_url as resolve_database_url
 
     if (tls_cert is None) != (tls_key is None):
         raise typer.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-cert/--tls-key")
@@ -53,10 +86,11 @@ def serve(
         if path is not None and not path.is_file():
             raise typer.BadParameter(f"{path}: no such file", param_hint="--tls-cert/--tls-key")
     try:
-        settings = dataclasses.replace(
-            Settings.from_env(),
+        settings = load_settings(
+            config,
             host=host,
             port=port,
+            database_url=database_url,
             tls_certfile=None if tls_cert is None else str(tls_cert),
             tls_keyfile=None if tls_key is None else str(tls_key),
             log_frames=log_ocpp,
@@ -64,5 +98,61 @@ def serve(
     except SettingsError as exc:
         raise typer.BadParameter(str(exc)) from None
     configure_logging(log_frames=settings.log_frames)
-    application = create_app(settings, InMemoryBackend())
-    uvicorn.Server(uvicorn_config(application, settings)).run()
+    url = resolve_database_url(settings)
+    try:
+        asyncio.run(_serve(settings, url))
+    except KeyboardInterrupt:  # Ctrl+C: uvicorn has shut down gracefully and re-raised it
+        pass
+    except _DatabaseUnavailable as exc:
+        typer.echo(f"wattcap serve: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+class _DatabaseUnavailable(Exception):
+    pass
+
+
+async def _serve(settings: Settings, url: str) -> None:
+    """Open (and migrate) the store, then serve until uvicorn is told to stop (SIGINT/SIGTERM)."""
+    import sqlalchemy.exc
+    import uvicorn
+
+    from wattcap.server.app import create_app, uvicorn_config
+    from wattcap.server.backend_store import StoreBackend
+    from wattcap.store import Repository, schema_revision
+
+    try:
+        repository = await Repository.open(url)
+    except (OSError, sqlalchemy.exc.SQLAlchemyError) as exc:
+        raise _DatabaseUnavailable(f"cannot open the database {shown_url(url)}: {exc}") from exc
+    closed = False
+
+    async def close() -> None:
+        nonlocal closed
+        if not closed:
+            closed = True
+            await repository.close()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: object) -> AsyncIterator[None]:
+        # Close the database in the app's shutdown: once serve() returns, uvicorn raises the SIGINT/SIGTERM it
+        # caught again, and anything still awaiting after that is cancelled half-way.
+        try:
+            yield
+        finally:
+            await close()
+
+    try:
+        revision = await schema_revision(repository.engine)
+        LOGGER.info("store.ready url=%s schema_revision=%s", shown_url(url), revision)
+        if settings.accept_unknown_tokens:
+            LOGGER.info("auth.tokens unknown id tokens are accepted (accept_unknown_tokens = true)")
+        if not settings.tls and any(s.security_profile == 2 for s in await repository.list_stations()):
+            # Not refused: TLS may end at a reverse proxy in front of wattcap, which this process cannot see.
+            LOGGER.warning("auth.tls stations with security profile 2 expect TLS: use --tls-cert/--tls-key or a proxy")
+        backend = StoreBackend(repository, accept_unknown_tokens=settings.accept_unknown_tokens)
+        app = create_app(settings, backend)
+        app.router.lifespan_context = lifespan
+        await uvicorn.Server(uvicorn_config(app, settings)).serve()
+    finally:
+        await close()  # the server never started

@@ -6,9 +6,11 @@ to them. Nothing here knows which OCPP version carried the event. Units are SI (
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from wattcap.core.model import ChargingLimitSource, ChargingProfile, ChargingSchedule
 
@@ -135,3 +137,27 @@ class SecurityEventNotified(StationEvent):
     kind: str
     tech_info: str | None = None
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceReportReceived(StationEvent):
+    """One part (``seq_no``) of a device-model report the CSMS asked for with ``request_id`` (2.0.1 NotifyReport).
+
+    ``report_data`` stays the wire JSON (``ReportDataType`` objects): the device model is vendor-shaped and
+    is kept verbatim rather than squeezed into a model wattcap does not need yet.
+    """
+
+    request_id: int
+    seq_no: int
+    generated_at: datetime
+    more_to_come: bool = False
+    report_data: tuple[Mapping[str, Any], ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class EVChargingScheduleNotified(StationEvent):
+    """The schedule an ISO 15118 EV plans to follow (2.0.1 NotifyEVChargingSchedule), relative to ``time_base``."""
+
+    evse_id: int
+    time_base: datetime
+    schedule: ChargingSchedule | None

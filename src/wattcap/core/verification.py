@@ -53,7 +53,7 @@ class Tolerance:
     tolerance_abs: float = 0.1  # A (or W when comparing in W: set accordingly)
     tolerance_rel: float = 0.01
     start_tolerance_s: int = 5
-    unconstrained_at: float | None = None  # reported limits >= this mean "no limit" (a huge default)
+    unconstrained_at: float | None = None  # reported limits >= this (in the expected unit) mean "no limit"
 
     def limits_match(self, expected: float, reported: float) -> bool:
         return abs(expected - reported) <= max(self.tolerance_abs, self.tolerance_rel * abs(expected))
@@ -94,11 +94,15 @@ def _reported_steps(reported: ReportedComposite, expected: CompositeSchedule, *,
     steps: list[tuple[int, float | None]] = []
     for period in reported.periods:
         limit: float | None = period.limit
-        if limit < 0 or (tolerance.unconstrained_at is not None and limit >= tolerance.unconstrained_at):
+        if limit < 0:
             limit = None
-        elif reported.charging_rate_unit is not want:
-            factor = voltage * (period.number_phases or default_phases)
-            limit = limit * factor if want is ChargingRateUnit.W else limit / factor
+        else:
+            if reported.charging_rate_unit is not want:
+                factor = voltage * (period.number_phases or default_phases)
+                limit = limit * factor if want is ChargingRateUnit.W else limit / factor
+            # unconstrained_at is in the expected unit, so it is applied after the conversion.
+            if tolerance.unconstrained_at is not None and limit >= tolerance.unconstrained_at:
+                limit = None
         steps.append((max(0, period.start_period + shift), limit))
     if not steps or steps[0][0] > 0:
         steps.insert(0, (0, None))

@@ -4,15 +4,11 @@ Pure functions over the wire payload (camelCase JSON as the station sent it). 2.
 inside TransactionEvent, numbers as JSON numbers with a ``unitOfMeasure`` (unit and power-of-ten
 multiplier), and names the EVSE only in the first TransactionEvent that knows it — the caller passes the
 EVSE it remembered for the transaction.
-
-Two messages have no event in :mod:`wattcap.core.events` yet; their events are defined here
-(:class:`DeviceReportReceived`, :class:`EVChargingScheduleNotified`) and travel the same ``record`` path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +17,9 @@ from wattcap.core.events import (
     ChargingLimitNotified,
     ChargingProfilesReported,
     ConnectorStatusChanged,
+    DeviceReportReceived,
     EVChargingNeedsNotified,
+    EVChargingScheduleNotified,
     HeartbeatReceived,
     MeterSample,
     MeterValuesReceived,
@@ -31,7 +29,7 @@ from wattcap.core.events import (
     TransactionEnded,
     TransactionStarted,
 )
-from wattcap.core.model import ChargingSchedule, OcppVersion
+from wattcap.core.model import OcppVersion
 from wattcap.ocpp.messages_common import (
     Converted,
     Notes,
@@ -45,29 +43,6 @@ from wattcap.ocpp.messages_common import (
 
 Payload = Mapping[str, Any]
 V201 = OcppVersion.V201
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceReportReceived(StationEvent):
-    """One NotifyReport message: a part (``seq_no``) of the device-model report asked for by ``request_id``.
-
-    ``report_data`` is kept as the wire JSON (``ReportDataType`` objects) so the store can keep it verbatim.
-    """
-
-    request_id: int
-    seq_no: int
-    generated_at: datetime
-    more_to_come: bool = False
-    report_data: tuple[Mapping[str, Any], ...] = field(default=())
-
-
-@dataclass(frozen=True, slots=True)
-class EVChargingScheduleNotified(StationEvent):
-    """The schedule an ISO 15118 EV plans to follow (NotifyEVChargingSchedule), relative to ``time_base``."""
-
-    evse_id: int
-    time_base: datetime
-    schedule: ChargingSchedule | None
 
 
 def boot_notification(station_id: str, payload: Payload, now: datetime) -> Converted:

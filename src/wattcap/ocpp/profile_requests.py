@@ -79,6 +79,14 @@ def optional_purpose(data: Mapping[str, Any], key: str, path: str, version: Ocpp
     return names[value]
 
 
+def wire_purpose(purpose: P, version: OcppVersion) -> str:
+    """The name ``version`` gives ``purpose`` (1.6: ChargePointMaxProfile); ValueError if it has none."""
+    name = next((wire for wire, model in PURPOSE_NAMES[version].items() if model is purpose), None)
+    if name is None:
+        raise ValueError(f"OCPP {version} has no purpose {purpose.value}")
+    return name
+
+
 def join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -120,6 +128,28 @@ def clear_request_from_json(data: Any, version: OcppVersion | str) -> ClearCharg
         purpose=optional_purpose(criteria, "chargingProfilePurpose", path, version),
         stack_level=optional_int(criteria, "stackLevel", path),
     )
+
+
+def clear_request_to_json(request: ClearChargingProfileRequest, version: OcppVersion | str) -> dict[str, Any]:
+    """The ClearChargingProfile payload of ``version`` for ``request`` (the inverse of the reader above).
+
+    An id is sent alone: the other fields would be ignored anyway (E16 3.26, K10.FR.03), 2.0.1 wants either the id
+    or the criteria (K10.FR.02, A25), and OCTT TC_067_CSMS / TC_K_05_CSMS expect exactly that.
+    """
+    version = OcppVersion(version)
+    shape = _SHAPES[version]
+    if request.profile_id is not None:
+        return {shape.id_key: request.profile_id}
+    criteria: dict[str, Any] = {}
+    if request.evse_id is not None:
+        criteria[shape.evse_key] = request.evse_id
+    if request.purpose is not None:
+        criteria["chargingProfilePurpose"] = wire_purpose(request.purpose, version)
+    if request.stack_level is not None:
+        criteria["stackLevel"] = request.stack_level
+    if shape.criteria_key is None or not criteria:
+        return criteria
+    return {shape.criteria_key: criteria}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -183,6 +213,32 @@ def get_request_from_json(data: Any, version: OcppVersion | str) -> GetChargingP
         profile_ids=ids,
         sources=sources,
     )
+
+
+def get_request_to_json(request: GetChargingProfilesRequest, version: OcppVersion | str) -> dict[str, Any]:
+    """The GetChargingProfilesRequest payload of ``version`` for ``request`` (the inverse of the reader above).
+
+    K09.FR.03: the CSMS names ids or at least one criterion; a request without either asks for nothing, so it is
+    refused here rather than sent.
+    """
+    version = OcppVersion(version)
+    if version not in _SOURCES:
+        raise ValueError(f"OCPP {version} has no GetChargingProfiles")
+    criterion: dict[str, Any] = {}
+    if request.purpose is not None:
+        criterion["chargingProfilePurpose"] = wire_purpose(request.purpose, version)
+    if request.stack_level is not None:
+        criterion["stackLevel"] = request.stack_level
+    if request.profile_ids is not None:
+        criterion["chargingProfileId"] = list(request.profile_ids)
+    if request.sources is not None:
+        criterion["chargingLimitSource"] = [str(s) for s in request.sources]
+    if not criterion and request.evse_id is None:
+        raise ValueError("K09.FR.03: name profile ids or one of evseId, purpose, stackLevel, chargingLimitSource")
+    body: dict[str, Any] = {"requestId": request.request_id, "chargingProfile": criterion}
+    if request.evse_id is not None:
+        body["evseId"] = request.evse_id
+    return body
 
 
 def _optional_list(

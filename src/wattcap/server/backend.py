@@ -2,8 +2,18 @@
 
 The server never touches storage itself. Everything a station says becomes a version-neutral event handed to
 :meth:`StationBackend.record`; the few questions the protocol must answer synchronously (is this password
-right, is this token allowed, which transaction id is next) are methods. The database backend implements the
-same Protocol; :class:`InMemoryBackend` serves the tests and running without a database.
+right, is this token allowed, which transaction id is next, which EVSE a transaction is on) are methods. The
+database backend (:class:`wattcap.server.backend_store.StoreBackend`) implements the same Protocol;
+:class:`InMemoryBackend` serves the tests and running without a database.
+
+Registration, and what the server does with it (:meth:`wattcap.server.gateway.OcppGateway.admit`):
+
+* ``ACCEPTED`` — an operator registered or approved the station: it must authenticate, and its
+  BootNotification is answered Accepted;
+* ``UNKNOWN`` and ``PENDING`` — never heard of, or heard of and awaiting an operator's approval: both follow
+  ``Settings.unknown_stations``. Under ``pending`` the station is let in *unauthenticated* and is answered
+  Pending for as long as that connection lasts; approval takes effect when it reconnects and authenticates;
+* ``REJECTED`` — refused at the handshake, like a wrong password.
 """
 
 from __future__ import annotations
@@ -12,12 +22,22 @@ import asyncio
 import hmac
 import itertools
 from collections.abc import Callable, Iterable, Mapping
+from enum import StrEnum
 from typing import Protocol, TypeVar, runtime_checkable
 
-from wattcap.core.events import StationEvent
+from wattcap.core.events import StationEvent, TransactionStarted
 from wattcap.core.model import OcppVersion
 
 E = TypeVar("E", bound=StationEvent)
+
+
+class Registration(StrEnum):
+    """Where a station stands with the operator (see the module docstring for what each one means)."""
+
+    UNKNOWN = "unknown"
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
 
 
 @runtime_checkable
@@ -26,8 +46,8 @@ class StationBackend(Protocol):
         """Whether ``password`` is the station's HTTP Basic password (security profiles 1 and 2)."""
         ...
 
-    async def is_known(self, station_id: str) -> bool:
-        """Whether the station is registered (unknown ones follow ``Settings.unknown_stations``)."""
+    async def registration(self, station_id: str) -> Registration:
+        """Where the station stands: only ``ACCEPTED`` ones are authenticated and answered Accepted at boot."""
         ...
 
     async def mark_pending(self, station_id: str) -> None:
@@ -40,6 +60,16 @@ class StationBackend(Protocol):
 
     async def next_transaction_id(self) -> int:
         """A new, never reused transaction id (OCPP 1.6: the CSMS assigns them in StartTransaction.conf)."""
+        ...
+
+    async def existing_transaction(self, started: TransactionStarted) -> str | None:
+        """The id of a transaction already recorded with the same start (station, EVSE, time, token, meter):
+        a 1.6 StartTransaction resent because its answer was lost gets its first id again, not a new one."""
+        ...
+
+    async def transaction_evse(self, station_id: str, transaction_id: str) -> int | None:
+        """The EVSE a recorded transaction is on (1.6 StopTransaction and later 2.0.1 TransactionEvents do not
+        say), or None if the transaction is not known. Must survive a restart of the server."""
         ...
 
     async def record(self, event: StationEvent) -> None:
@@ -56,9 +86,9 @@ class StationBackend(Protocol):
 class InMemoryBackend:
     """A :class:`StationBackend` holding everything in memory.
 
-    ``stations`` maps station id to password; ``id_tokens`` are the accepted tokens (None accepts every
-    token). Recorded events are kept in order in :attr:`events`; :meth:`wait_for` lets tests wait for one
-    without sleeping.
+    ``stations`` maps station id to password (they are ``ACCEPTED``); ``id_tokens`` are the accepted tokens
+    (None accepts every token). Recorded events are kept in order in :attr:`events`; :meth:`wait_for` lets
+    tests wait for one without sleeping.
     """
 
     def __init__(
@@ -83,8 +113,10 @@ class InMemoryBackend:
             return False
         return hmac.compare_digest(expected.encode(), password.encode())
 
-    async def is_known(self, station_id: str) -> bool:
-        return station_id in self.stations
+    async def registration(self, station_id: str) -> Registration:
+        if station_id in self.stations:
+            return Registration.ACCEPTED
+        return Registration.PENDING if station_id in self.pending else Registration.UNKNOWN
 
     async def mark_pending(self, station_id: str) -> None:
         self.pending.add(station_id)
@@ -94,6 +126,17 @@ class InMemoryBackend:
 
     async def next_transaction_id(self) -> int:
         return next(self._transaction_ids)
+
+    async def existing_transaction(self, started: TransactionStarted) -> str | None:
+        same = (started.station_id, started.evse_id, started.at, started.id_token, started.meter_start_wh)
+        for e in self.events_of(TransactionStarted, started.station_id):
+            if (e.station_id, e.evse_id, e.at, e.id_token, e.meter_start_wh) == same:
+                return e.transaction_id
+        return None
+
+    async def transaction_evse(self, station_id: str, transaction_id: str) -> int | None:
+        started = self.events_of(TransactionStarted, station_id)
+        return next((e.evse_id for e in started if e.transaction_id == transaction_id), None)
 
     async def record(self, event: StationEvent) -> None:
         self.events.append(event)

@@ -30,13 +30,15 @@ from typing import Any, ClassVar
 from wattcap.core.model import OcppVersion
 from wattcap.ocpp.messages_common import Converted
 from wattcap.ocpp.rpc import CALL, CALL_ERROR, Frame, FrameProblem, call_error_frame, parse_frame
-from wattcap.server.backend import StationBackend
+from wattcap.server.backend import Registration, StationBackend
 from wattcap.server.connection import ConnectionClosed, WebSocketConnection
 from wattcap.server.logs import PACKAGE_LOGGER
 from wattcap.server.settings import Settings
 
 NOT_IMPLEMENTED = ("NotImplemented", "Requested Action is not known by receiver")
 NOT_SUPPORTED = ("NotSupported", "Requested Action is recognized but not supported by the receiver")
+#: Close code and reason for a pending connection whose station an operator has approved since it connected.
+APPROVED_RECONNECT = (1000, "station approved: reconnect with credentials")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,8 @@ class StationMemory:
     """What the server remembers about a station across its connections (within this process)."""
 
     #: transaction id -> EVSE, learned when the transaction started (1.6 StopTransaction and later 2.0.1
-    #: TransactionEvents do not name the EVSE).
+    #: TransactionEvents do not name the EVSE). A cache only: the backend answers for transactions started
+    #: before this process (:meth:`StationChargePoint.evse_of_transaction`).
     transaction_evse: dict[str, int]
 
 
@@ -101,6 +104,7 @@ class StationChargePoint:
         self._on_booted = on_booted
         self._awaited: dict[str, Answer | None] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._reconnect_after_boot = False
 
     # -- inbound ---------------------------------------------------------------------------------------
 
@@ -160,6 +164,25 @@ class StationChargePoint:
     def now(self) -> datetime:
         return self.clock()
 
+    async def evse_of_transaction(self, transaction_id: str) -> int | None:
+        """The EVSE the transaction started on: remembered by this process, else as the backend recorded it."""
+        evse = self.memory.transaction_evse.get(transaction_id)
+        if evse is None:
+            evse = await self.backend.transaction_evse(self.id, transaction_id)
+        return evse
+
+    async def boot_status(self) -> str:
+        """``Accepted``, or ``Pending`` on a connection that was admitted as pending.
+
+        A pending connection is never promoted: it was let in without authenticating. If an operator has
+        approved the station meanwhile, the connection is closed right after this answer, so the station
+        reconnects, authenticates, and is answered Accepted then.
+        """
+        if not self.pending:
+            return "Accepted"
+        self._reconnect_after_boot = await self.backend.registration(self.id) is Registration.ACCEPTED
+        return "Pending"
+
     async def record(self, converted: Converted) -> None:
         """Log the adapter's warnings and hand its events to the backend, in order."""
         for warning in converted.warnings:
@@ -196,6 +219,10 @@ class StationChargePoint:
             task.cancel()
 
     def booted(self) -> None:
-        """Call from an ``@after(BootNotification)`` hook: tell the listeners, in a task of its own."""
-        if self._on_booted is not None and not self.pending:
+        """Call from an ``@after(BootNotification)`` hook: tell the listeners, in a task of its own (or, for an
+        approved station on a pending connection, close it so that it reconnects with credentials)."""
+        if self._reconnect_after_boot:
+            self.log.info("ocpp.connection.approved_reconnect")
+            self.spawn(self.connection.close(*APPROVED_RECONNECT), "reconnect")
+        elif self._on_booted is not None and not self.pending:
             self.spawn(self._on_booted(self.id), "booted")

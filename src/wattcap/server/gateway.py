@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from wattcap.core.model import OcppVersion
-from wattcap.server.backend import StationBackend
+from wattcap.server.backend import Registration, StationBackend
 from wattcap.server.charge_point import StationChargePoint, utc_now
 from wattcap.server.connection import ConnectionClosed, WebSocketConnection
 from wattcap.server.handlers_v16 import V16ChargePoint
@@ -60,16 +60,21 @@ class OcppGateway:
         """Security profile 1/2 admission of ``station_id`` presenting an ``Authorization`` header.
 
         Whitepaper A00.FR.203/204: credentials come with every connection and the username is the station
-        identity. Unknown stations follow the ``unknown_stations`` policy.
+        identity. Only an ``ACCEPTED`` station is authenticated; an unknown one, and one still awaiting
+        approval (``PENDING``), follow the ``unknown_stations`` policy and are let in unauthenticated as
+        pending at most; a ``REJECTED`` one is refused (see :mod:`wattcap.server.backend`).
         """
         credentials = parse_basic_auth(authorization)
         if credentials is not None and credentials.username != station_id:
             return Admission(False, reason="username differs from the station id")
-        if not await self.backend.is_known(station_id):
+        registration = await self.backend.registration(station_id)
+        if registration is Registration.REJECTED:
+            return Admission(False, reason="station rejected")
+        if registration is not Registration.ACCEPTED:
             if self.settings.unknown_stations is UnknownStationPolicy.PENDING:
                 await self.backend.mark_pending(station_id)
-                return Admission(True, pending=True, reason="unknown station, admitted as pending")
-            return Admission(False, reason="unknown station")
+                return Admission(True, pending=True, reason=f"{registration} station, admitted as pending")
+            return Admission(False, reason=f"{registration} station")
         if credentials is None:
             if self.settings.require_auth:
                 return Admission(False, reason="no Basic credentials")

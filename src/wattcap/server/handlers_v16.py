@@ -32,7 +32,7 @@ class V16ChargePoint(StationChargePoint, ChargePoint):
         return call_result.BootNotification(
             current_time=format_timestamp(self.now()),
             interval=self.settings.heartbeat_interval_s,
-            status="Pending" if self.pending else "Accepted",
+            status=await self.boot_status(),
         )
 
     @after(Action.boot_notification)
@@ -59,8 +59,14 @@ class V16ChargePoint(StationChargePoint, ChargePoint):
         payload = self.payload()
         accepted = await self.backend.authorize(self.id, payload["idTag"])
         # 1.6: the central system assigns the id, and does so even when the idTag is not accepted (the
-        # charge point then stops the transaction itself, and still reports it).
-        transaction_id = await self.backend.next_transaction_id()
+        # charge point then stops the transaction itself, and still reports it). A start recorded before
+        # (its answer was lost, e.g. to a restart of wattcap, and the charger resends it) keeps its id.
+        probe = messages.start_transaction(self.id, payload, 0, self.now()).events[0]
+        existing = await self.backend.existing_transaction(probe)
+        if existing is not None and existing.isdigit():
+            transaction_id = int(existing)
+        else:
+            transaction_id = await self.backend.next_transaction_id()
         self.memory.transaction_evse[str(transaction_id)] = payload["connectorId"]
         await self.record(messages.start_transaction(self.id, payload, transaction_id, self.now()))
         return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info=_id_tag_info(accepted))
@@ -68,8 +74,10 @@ class V16ChargePoint(StationChargePoint, ChargePoint):
     @on(Action.stop_transaction)
     async def on_stop_transaction(self, **_: Any) -> call_result.StopTransaction:
         payload = self.payload()
-        evse_id = self.memory.transaction_evse.pop(str(payload["transactionId"]), None)
+        transaction_id = str(payload["transactionId"])
+        evse_id = await self.evse_of_transaction(transaction_id)
         await self.record(messages.stop_transaction(self.id, payload, evse_id, self.now()))
+        self.memory.transaction_evse.pop(transaction_id, None)
         id_tag = payload.get("idTag")
         if id_tag is None:
             return call_result.StopTransaction()

@@ -35,7 +35,7 @@ class V201ChargePoint(StationChargePoint, ChargePoint):
         return call_result.BootNotification(
             current_time=format_timestamp(self.now()),
             interval=self.settings.heartbeat_interval_s,
-            status="Pending" if self.pending else "Accepted",
+            status=await self.boot_status(),
         )
 
     @after(Action.boot_notification)
@@ -64,10 +64,11 @@ class V201ChargePoint(StationChargePoint, ChargePoint):
         evse = (payload.get("evse") or {}).get("id")
         if evse is not None:
             known[transaction_id] = evse
-        converted = messages.transaction_event(self.id, payload, known.get(transaction_id), self.now())
+        else:
+            evse = await self.evse_of_transaction(transaction_id)
+        await self.record(messages.transaction_event(self.id, payload, evse, self.now()))
         if payload["eventType"] == "Ended":
             known.pop(transaction_id, None)
-        await self.record(converted)
         id_token = payload.get("idToken")
         if id_token is None:
             return call_result.TransactionEvent()

@@ -1,7 +1,7 @@
-"""Server settings: one frozen dataclass, filled from ``WATTCAP_*`` environment variables or by hand.
+"""Server settings: one frozen dataclass, filled from ``WATTCAP_*`` environment variables, a TOML file or by hand.
 
 Every knob that changes what a charger experiences (subprotocols, authentication, limits, TLS) lives here, so
-the CLI, the tests and a future config file build the same object.
+the CLI, the tests and the settings file (:mod:`wattcap.server.settings_file`) build the same object.
 """
 
 from __future__ import annotations
@@ -54,6 +54,13 @@ class Settings:
     tls_keyfile: str | None = None
     #: Log every OCPP frame (passwords masked) on the ``wattcap.ocpp.frames`` logger.
     log_frames: bool = False
+    #: Where the store is (SQLAlchemy URL); None: ``./data/wattcap.db`` (see :func:`wattcap.store.database_url`).
+    database_url: str | None = None
+    #: Whether an id token the site does not know may charge. True by default: wattcap manages power, not
+    #: billing, and a fresh site should charge whatever card is presented (the charger's own local list still
+    #: applies). Blocked and expired tokens are refused either way; set False once the site's tokens are
+    #: registered.
+    accept_unknown_tokens: bool = True
 
     def __post_init__(self) -> None:
         if not self.versions:
@@ -74,23 +81,28 @@ class Settings:
         ``WATTCAP_VERSIONS`` is a comma list of subprotocols or versions (``ocpp2.0.1,ocpp1.6``); booleans
         accept 1/0, true/false, yes/no, on/off; ``WATTCAP_WS_PING_INTERVAL_S=none`` disables pings.
         """
-        environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for f in fields(cls):
-            name = f"WATTCAP_{f.name.upper()}"
-            if name in environ:
-                values[f.name] = _convert(name, f.name, environ[name])
         try:
-            return cls(**values)
+            return cls(**env_values(environ))
         except SettingsError as exc:
             raise SettingsError(f"environment: {exc}") from None
+
+
+def env_values(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The settings given as ``WATTCAP_<FIELD>`` variables, converted (see :meth:`Settings.from_env`)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        variable = f"WATTCAP_{f.name.upper()}"
+        if variable in environ:
+            values[f.name] = convert_setting(variable, f.name, environ[variable])
+    return values
 
 
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 _FLOAT_OR_NONE = {"ws_ping_interval_s", "ws_ping_timeout_s"}
 _INTS = {"port", "max_frame_bytes", "rate_limit_burst", "heartbeat_interval_s"}
 _FLOATS = {"rate_limit_per_s", "call_timeout_s"}
-_BOOLS = {"accept_no_subprotocol", "require_auth", "log_frames"}
+_BOOLS = {"accept_no_subprotocol", "require_auth", "log_frames", "accept_unknown_tokens"}
 
 
 def parse_version(text: str) -> OcppVersion:
@@ -105,7 +117,8 @@ def parse_version(text: str) -> OcppVersion:
     return version
 
 
-def _convert(variable: str, name: str, raw: str) -> object:
+def convert_setting(source: str, name: str, raw: str) -> object:
+    """The value of setting ``name`` written as text (``source`` names where it came from, for errors)."""
     text = raw.strip()
     try:
         if name in _BOOLS:
@@ -121,5 +134,5 @@ def _convert(variable: str, name: str, raw: str) -> object:
         if name == "unknown_stations":
             return UnknownStationPolicy(text.lower())
     except (KeyError, ValueError) as exc:
-        raise SettingsError(f"{variable}={raw!r} is not valid ({exc})") from None
+        raise SettingsError(f"{source}={raw!r} is not valid ({exc})") from None
     return text or None

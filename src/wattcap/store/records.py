@@ -20,6 +20,25 @@ class StationState(StrEnum):
     REJECTED = "rejected"
 
 
+class IdTokenStatus(StrEnum):
+    """What the site says about a token it knows."""
+
+    ACCEPTED = "accepted"
+    BLOCKED = "blocked"
+
+
+class TokenVerdict(StrEnum):
+    """The answer to "may this token charge now?" (:meth:`IdTokenStore.authorize`).
+
+    ``UNKNOWN`` is not a refusal: the server decides it by its ``accept_unknown_tokens`` setting.
+    """
+
+    ACCEPTED = "accepted"
+    BLOCKED = "blocked"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
 class CapabilityStatus(StrEnum):
     """How the capability document came about."""
 
@@ -54,6 +73,18 @@ class Station:
     created_at: datetime | None = None
     last_boot_at: datetime | None = None
     last_seen_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdToken:
+    """A token the site knows; ``group_id`` is its group (1.6 parentIdTag, 2.0.1 groupIdToken)."""
+
+    token: str
+    status: IdTokenStatus
+    group_id: str | None = None
+    expires_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

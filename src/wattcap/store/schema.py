@@ -245,3 +245,17 @@ audit_log = sa.Table(
     sa.Index(None, "target"),
     sa.Index(None, "at"),
 )
+
+# Who may charge: id tokens (1.6 idTag, 2.0.1 idToken value) known to the site, shared by all its stations.
+# ``group_id`` is the token's group (1.6 parentIdTag, 2.0.1 groupIdToken); an expired token is refused.
+id_tokens = sa.Table(
+    "id_tokens",
+    metadata,
+    sa.Column("token", sa.String(255), primary_key=True),
+    sa.Column("group_id", sa.String(255)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("expires_at", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint("status IN ('accepted', 'blocked')", name="status"),
+)

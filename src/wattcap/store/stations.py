@@ -182,6 +182,16 @@ class StationStore(StoreBase):
         async with self._engine.begin() as connection:
             await connection.execute(statement)
 
+    async def station_disconnected(self, station_id: str) -> None:
+        """The station's connection ended: it was last seen now (an unknown id changes nothing)."""
+        now = sa.literal(self._clock(), stations.c.last_seen_at.type)
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                sa.update(stations)
+                .where(stations.c.id == station_id)
+                .values(last_seen_at=latest(stations.c.last_seen_at, now))
+            )
+
     async def delete_station(self, station_id: str) -> bool:
         """Remove a station and everything recorded about it (the audit log stays)."""
         async with self._engine.begin() as connection:

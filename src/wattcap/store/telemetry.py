@@ -257,6 +257,30 @@ class TelemetryStore(StoreBase):
             row = (await connection.execute(query)).mappings().one_or_none()
         return None if row is None else TransactionRecord(**row)
 
+    async def find_transaction_start(
+        self,
+        station_id: str,
+        evse_id: int,
+        started_at: datetime,
+        id_token: str | None,
+        meter_start_wh: float | None,
+    ) -> str | None:
+        """The id of a transaction already recorded as started exactly so (EVSE, time, token, meter reading).
+
+        An OCPP 1.6 charger whose StartTransaction was stored but never answered (the server went down in
+        between) sends it again; answering with the stored id instead of a new one keeps one charging session
+        one transaction. Two genuine sessions cannot share all four values.
+        """
+        query = sa.select(transactions.c.transaction_id).where(
+            transactions.c.station_id == station_id,
+            transactions.c.evse_id == evse_id,
+            transactions.c.started_at == started_at,
+            transactions.c.id_token.is_not_distinct_from(id_token),
+            transactions.c.meter_start_wh.is_not_distinct_from(meter_start_wh),
+        )
+        async with self._engine.connect() as connection:
+            return (await connection.execute(query.limit(1))).scalar_one_or_none()
+
     async def active_transactions(self, station_id: str | None = None) -> list[TransactionRecord]:
         """Transactions started and not (yet known to be) ended, by station and EVSE."""
         query = (
