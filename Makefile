@@ -16,10 +16,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# Until the control plane exists (issue 3), `make run` shows the engine on the example depot.
+# The control plane on SQLite (./data/wattcap.db) with a small simulated depot connected to it.
 run: install
-	$(BIN)/wattcap composite examples/depot.json --format table
-	$(BIN)/wattcap composite examples/depot.json --format chart
+	$(BIN)/wattcap demo
 
 test: install
 	$(BIN)/ruff check src tests benchmarks

@@ -20,6 +20,7 @@ def _root() -> None:
 def _register() -> None:
     from wattcap.cli import (
         composite,  # noqa: F401  (registers its command)
+        demo,  # noqa: F401  (registers its command)
         serve,  # noqa: F401  (registers its command)
         simulate,  # noqa: F401  (registers its command)
         station,  # noqa: F401  (registers its commands)

@@ -119,6 +119,10 @@ async def _serve(settings: Settings, url: str) -> None:
 
     from wattcap.server.app import create_app, uvicorn_config
     from wattcap.server.backend_store import StoreBackend
+    from wattcap.server.capabilities import CapabilityReader
+    from wattcap.server.event_hub import EventHub
+    from wattcap.server.profiles import ProfileService
+    from wattcap.server.stations import StationRegistry
     from wattcap.store import Repository, schema_revision
 
     try:
@@ -133,13 +137,20 @@ async def _serve(settings: Settings, url: str) -> None:
             closed = True
             await repository.close()
 
+    services: list[ProfileService] = []
+
     @contextlib.asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[None]:
-        # Close the database in the app's shutdown: once serve() returns, uvicorn raises the SIGINT/SIGTERM it
-        # caught again, and anything still awaiting after that is cancelled half-way.
+        # The profile lifecycle runs inside the server's event loop. Close everything in the app's shutdown: once
+        # serve() returns, uvicorn raises the SIGINT/SIGTERM it caught again, and anything still awaiting after
+        # that is cancelled half-way.
+        for service in services:
+            service.start()
         try:
             yield
         finally:
+            for service in services:
+                await service.close()
             await close()
 
     try:
@@ -151,7 +162,12 @@ async def _serve(settings: Settings, url: str) -> None:
             # Not refused: TLS may end at a reverse proxy in front of wattcap, which this process cannot see.
             LOGGER.warning("auth.tls stations with security profile 2 expect TLS: use --tls-cert/--tls-key or a proxy")
         backend = StoreBackend(repository, accept_unknown_tokens=settings.accept_unknown_tokens)
-        app = create_app(settings, backend)
+        hub = EventHub(backend)
+        registry = StationRegistry()
+        capabilities = CapabilityReader(registry, repository, hub)
+        services.append(ProfileService(registry, repository, hub, capabilities=capabilities))
+        app = create_app(settings, hub, registry=registry)
+        app.state.profiles = services[0]
         app.router.lifespan_context = lifespan
         await uvicorn.Server(uvicorn_config(app, settings)).serve()
     finally:

@@ -71,7 +71,12 @@ def simulate(
         VersionMix.MIXED
     ),
     id_prefix: Annotated[str, typer.Option(help="Station id prefix.")] = "SIM",
-    password: Annotated[str | None, typer.Option(help="HTTP Basic password (security profile 1).")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="WATTCAP_SIM_PASSWORD", help="HTTP Basic password (security profile 1).", show_default=False
+        ),
+    ] = None,
     meter_interval: Annotated[float, typer.Option(min=0.1, help="Seconds (station time) between meter values.")] = 10.0,
     arrivals: Annotated[
         str, typer.Option(help="now: an EV charging on every EVSE at start; depot: a day at a depot; none; or a file.")

@@ -1,0 +1,5 @@
+"""``python -m wattcap`` is the ``wattcap`` command."""
+
+from wattcap.cli import main
+
+main()

@@ -1,0 +1,115 @@
+"""``wattcap demo``: the control plane on SQLite with a small simulated depot connected to it (``make run``).
+
+Two processes, as in production: ``wattcap serve`` and ``wattcap simulate``. The demo registers the simulated
+stations (security profile 1) with a password made for this run and hands it to the simulator through the
+environment, so it never appears on a command line or in a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from wattcap.cli import app
+
+
+async def _register(url: str, station_ids: list[str], password: str) -> None:
+    from wattcap.store import Repository
+
+    async with await Repository.open(url) as repository:
+        for station_id in station_ids:
+            if await repository.get_station(station_id) is None:
+                await repository.add_station(station_id, password, security_profile=1)
+            else:
+                await repository.set_password(station_id, password)
+
+
+def _wait_healthy(port: int, process: subprocess.Popen, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"wattcap serve exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise RuntimeError(f"wattcap serve did not answer on port {port} within {timeout_s:.0f} s")
+
+
+@app.command()
+def demo(
+    stations: Annotated[int, typer.Option(min=1, max=50, help="How many simulated stations.")] = 6,
+    port: Annotated[int, typer.Option(help="Port of the control plane (127.0.0.1).")] = 9000,
+    database_url: Annotated[
+        str | None, typer.Option(envvar="WATTCAP_DATABASE_URL", help="Database (default SQLite ./data/wattcap.db).")
+    ] = None,
+    arrivals: Annotated[str, typer.Option(help="now: every EVSE charging at once; depot: a day at a depot.")] = "depot",
+    speed: Annotated[float, typer.Option(min=1.0, help="Simulated time runs this many times faster.")] = 1.0,
+) -> None:
+    """Run the control plane with a small simulated depot (mixed OCPP 1.6 / 2.0.1 stations, EVs arriving)."""
+    from wattcap.store import database_url as resolve_database_url
+
+    console = Console()
+    url = resolve_database_url({"WATTCAP_DATABASE_URL": database_url} if database_url else None)
+    ids = [f"SIM-{n:03d}" for n in range(1, stations + 1)]
+    password = secrets.token_urlsafe(24)[:32]
+    asyncio.run(_register(url, ids, password))
+    env = {**os.environ, "WATTCAP_DATABASE_URL": url, "WATTCAP_SIM_PASSWORD": password}
+    command = [sys.executable, "-m", "wattcap"]
+    server = subprocess.Popen([*command, "serve", "--port", str(port)], env=env)
+    simulator: subprocess.Popen | None = None
+    try:
+        _wait_healthy(port, server)
+        console.print(
+            f"[bold]wattcap[/bold] serving OCPP at ws://127.0.0.1:{port}/ocpp/<station id>; "
+            f"{stations} simulated stations connecting. Ctrl-C stops both."
+        )
+        simulator = subprocess.Popen(
+            [
+                *command,
+                "simulate",
+                "--csms",
+                f"ws://127.0.0.1:{port}/ocpp",
+                "--stations",
+                str(stations),
+                "--ocpp",
+                "mixed",
+                "--arrivals",
+                arrivals,
+                "--speed",
+                str(speed),
+                "--meter-interval",
+                str(10.0 * speed),
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        while server.poll() is None and simulator.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        for process in (simulator, server):
+            if process is not None and process.poll() is None:
+                process.terminate()
+        for process in (simulator, server):
+            if process is not None:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
