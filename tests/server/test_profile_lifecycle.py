@@ -25,7 +25,6 @@ from .lifecycle_chargers import CALL_ERRORS
 from .lifecycle_site import V16, V201, Site, lifecycle_site, remote_start_profile, tx_default, utc_now
 
 VERSIONS = pytest.mark.parametrize("version", [V16, V201], ids=["1.6", "2.0.1"])
-BOTH_DATABASES = pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +42,11 @@ def lifecycle_postgresql(pg_databases) -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest) -> str:
-    """One migrated database per kind for the whole session; tests keep apart by their own station ids."""
+    """The whole suite runs on both databases (PostgreSQL skips with the reason when it is not reachable).
+
+    One migrated database per kind for the whole session; tests keep apart by their own station ids."""
     return request.getfixturevalue(f"lifecycle_{request.param}")
 
 
@@ -73,7 +74,6 @@ def limits_of(profile: dict) -> list[float]:
 # ---- boot: capabilities ---------------------------------------------------------------------------------------
 
 
-@BOTH_DATABASES
 @VERSIONS
 async def test_boot_reads_capabilities_and_stores_them(site: Site, version):
     station = await site.add_station(version)
@@ -109,7 +109,6 @@ async def test_a_station_that_never_answers_is_recorded_with_retries(database, v
 # ---- set, verify -----------------------------------------------------------------------------------------------
 
 
-@BOTH_DATABASES
 @VERSIONS
 async def test_set_tx_default_is_validated_sent_on_the_wire_grid_and_applied(site: Site, version):
     station = await site.add_station(version)
@@ -308,7 +307,6 @@ async def end_transaction(cp, version, transaction_id: str) -> None:
         ), suppress=False)
 
 
-@BOTH_DATABASES
 @VERSIONS
 async def test_remote_start_with_a_relative_tx_profile_bound_then_cleared_at_transaction_end(site: Site, version):
     station = await site.add_station(version)
