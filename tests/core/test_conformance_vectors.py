@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 
-from wattcap.core.composite import composite_schedule
-from wattcap.core.model import ChargingProfile, CompositeSchedule
+from wattcap.core.model import ChargingProfile
 from wattcap.core.timeutil import parse_timestamp
 from wattcap.ocpp.profile_json import profile_from_json, profile_to_json
-from wattcap.scenario import Scenario, check_scenario, parse_scenario
+from wattcap.scenario import check_scenario, parse_scenario
 
 SHARED = Path(__file__).parents[2] / ".." / "shared"
 CONFORMANCE = SHARED / "conformance"
@@ -58,24 +57,9 @@ PROFILE_CASES = [
 ]
 
 
-def _compute(scenario: Scenario) -> CompositeSchedule:
-    request = scenario.request
-    return composite_schedule(
-        scenario.station,
-        scenario.installed,
-        evse_id=request.evse_id,
-        start=request.start,
-        duration=request.duration,
-        unit=request.unit,
-        transactions=scenario.transactions,
-        simulate_transaction=request.simulate_transaction,
-        offline=request.offline,
-    )
-
-
 def _check(vector: Mapping[str, Any]):
     scenario = parse_scenario(vector)
-    return check_scenario(scenario.id, _compute(scenario), vector["expected"], vector.get("check"))
+    return check_scenario(scenario.id, scenario.composite(), vector["expected"], vector.get("check"))
 
 
 # -- the vectors ---------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 
 from wattcap.cli import app
-from wattcap.core.composite import composite_schedule
 from wattcap.core.model import CompositeSchedule
 from wattcap.ocpp.composite_json import composite_to_json
 from wattcap.scenario import Scenario, ScenarioError, check_scenario, load_scenarios
@@ -22,23 +21,6 @@ class OutputFormat(StrEnum):
     TABLE = "table"
     CHART = "chart"
     JSON = "json"
-
-
-def compute(scenario: Scenario, *, with_layers: bool = False) -> CompositeSchedule:
-    """The composite a scenario asks for."""
-    request = scenario.request
-    return composite_schedule(
-        scenario.station,
-        scenario.installed,
-        evse_id=request.evse_id,
-        start=request.start,
-        duration=request.duration,
-        unit=request.unit,
-        transactions=scenario.transactions,
-        simulate_transaction=request.simulate_transaction,
-        offline=request.offline,
-        with_layers=with_layers,
-    )
 
 
 def _read(source: str) -> tuple[str, str]:
@@ -76,7 +58,9 @@ def composite(
             errors.print(f"[red]invalid scenario[/red] {name}: {item}", markup=True, highlight=False, soft_wrap=True)
             failed += 1
             continue
-        schedule = compute(item, with_layers=(not check and output_format is not OutputFormat.JSON) or plot is not None)
+        schedule = item.composite(
+            with_layers=(not check and output_format is not OutputFormat.JSON) or plot is not None
+        )
         if plot is not None:
             drawn.append(schedule)
         if check:

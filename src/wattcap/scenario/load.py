@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from wattcap.core.composite import composite_schedule
 from wattcap.core.dialects import get_dialect
 from wattcap.core.model import (
     ChargingProfilePurpose,
     ChargingRateUnit,
+    CompositeSchedule,
     InstalledProfile,
     OcppVersion,
     Transaction,
@@ -57,6 +59,22 @@ class Scenario:
     expected: Mapping[str, Any] | None = None
     check: Mapping[str, Any] | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def composite(self, *, with_layers: bool = False) -> CompositeSchedule:
+        """The composite schedule this scenario asks for, as its station would report it."""
+        request = self.request
+        return composite_schedule(
+            self.station,
+            self.installed,
+            evse_id=request.evse_id,
+            start=request.start,
+            duration=request.duration,
+            unit=request.unit,
+            transactions=self.transactions,
+            simulate_transaction=request.simulate_transaction,
+            offline=request.offline,
+            with_layers=with_layers,
+        )
 
 
 def _version(text: Any) -> tuple[OcppVersion, OcppVersion]:
