@@ -1,8 +1,15 @@
-"""Combining the intermediate schedules of several purposes or EVSEs (1.6 §3.13.3, K08 remark, A3, A13)."""
+"""Combining the intermediate schedules of several purposes or EVSEs (1.6 §3.13.3, K08 remark, A3, A13).
+
+Each combination walks the change points of its inputs and appends a step only where the combined values
+change (:meth:`Step.values`), deciding that before any step is built: most change points of a long window
+repeat the step before them.
+"""
 
 from __future__ import annotations
 
-from wattcap.core.composite.steps import Step, append_step, walk
+from itertools import chain
+
+from wattcap.core.composite.steps import Step, changes, walk
 
 
 def first_with_limit(preferred: list[Step], fallback: list[Step]) -> list[Step]:
@@ -16,9 +23,14 @@ def first_with_limit(preferred: list[Step], fallback: list[Step]) -> list[Step]:
     if _unlimited(fallback):
         return preferred
     out: list[Step] = []
+    previous = None
     for t, (a, b) in walk([preferred, fallback]):
         chosen = a if a.has_limit else b
-        append_step(out, _at(chosen, t))
+        values = chosen.values()
+        if out and values == previous:
+            continue
+        out.append(_at(chosen, t))
+        previous = values
     return out
 
 
@@ -30,26 +42,29 @@ def lowest(schedules: list[list[Step]]) -> list[Step]:
     limiting = [s for s in schedules if not _unlimited(s)]
     if len(limiting) <= 1:
         return limiting[0] if limiting else schedules[0]
-    schedules = limiting
     out: list[Step] = []
-    for t, steps in walk(schedules):
-        merged = Step(t)
+    previous = None
+    for t, steps in walk(limiting):
+        current = power = phases = min_rate = None
+        current_stack = power_stack = 0
+        current_refs = power_refs = ()
         for step in steps:
-            if step.current is not None and (merged.current is None or step.current < merged.current):
-                merged.current, merged.current_stack, merged.current_refs = (
-                    step.current,
-                    step.current_stack,
-                    step.current_refs,
-                )
-            if step.power is not None and (merged.power is None or step.power < merged.power):
-                merged.power, merged.power_stack, merged.power_refs = step.power, step.power_stack, step.power_refs
-            if step.number_phases is not None and (
-                merged.number_phases is None or step.number_phases < merged.number_phases
-            ):
-                merged.number_phases = step.number_phases
+            value = step.current
+            if value is not None and (current is None or value < current):
+                current, current_stack, current_refs = value, step.current_stack, step.current_refs
+            value = step.power
+            if value is not None and (power is None or value < power):
+                power, power_stack, power_refs = value, step.power_stack, step.power_refs
+            value = step.number_phases
+            if value is not None and (phases is None or value < phases):
+                phases = value
             if step.min_charging_rate is not None:
-                merged.min_charging_rate = max(merged.min_charging_rate or 0.0, step.min_charging_rate)
-        append_step(out, merged)
+                min_rate = max(min_rate or 0.0, step.min_charging_rate)
+        values = (current, power, phases, current_stack, power_stack)
+        if out and values == previous:
+            continue
+        out.append(Step(t, current, power, phases, current_stack, power_stack, current_refs, power_refs, min_rate))
+        previous = values
     return out
 
 
@@ -58,20 +73,57 @@ def summed(schedules: list[list[Step]], *, default_current: float, default_power
 
     An EVSE without a limit adds the station's default limit, so the total never pretends an unlimited
     EVSE draws nothing; phases = the most any EVSE uses. A unit no EVSE limits stays unlimited.
+
+    Each EVSE's contribution is kept in a slot that changes only when that EVSE's schedule does; the totals
+    are re-added in EVSE order at every change point, so they are the same floats as a plain sum.
     """
+    n = len(schedules)
+    currents = [default_current] * n  # each EVSE's current, or the default where it has none
+    powers = [default_power] * n
+    current_refs: list[tuple] = [()] * n
+    power_refs: list[tuple] = [()] * n
+    phases: list[float] = [_NO_PHASES] * n  # numberPhases, or -inf where none is given (so max() skips it)
+    has_current = [False] * n
+    has_power = [False] * n
+
+    def take(i: int, step: Step) -> None:
+        has_current[i] = step.current is not None
+        currents[i] = step.current if has_current[i] else default_current
+        has_power[i] = step.power is not None
+        powers[i] = step.power if has_power[i] else default_power
+        current_refs[i], power_refs[i] = step.current_refs, step.power_refs
+        phases[i] = step.number_phases if step.number_phases is not None else _NO_PHASES
+
+    for i, steps in enumerate(schedules):
+        take(i, steps[0])
     out: list[Step] = []
-    for t, steps in walk(schedules):
-        merged = Step(t)
-        if any(s.current is not None for s in steps):
-            merged.current = sum(s.current if s.current is not None else default_current for s in steps)
-            merged.current_refs = tuple(r for s in steps for r in s.current_refs)
-        if any(s.power is not None for s in steps):
-            merged.power = sum(s.power if s.power is not None else default_power for s in steps)
-            merged.power_refs = tuple(r for s in steps for r in s.power_refs)
-        phases = [s.number_phases for s in steps if s.number_phases is not None]
-        merged.number_phases = max(phases) if phases else None
-        append_step(out, merged)
+    previous = None
+    for t, changed in changes(schedules):
+        for i, step in changed:
+            take(i, step)
+        current = sum(currents) if any(has_current) else None
+        power = sum(powers) if any(has_power) else None
+        most_phases = max(phases)
+        if most_phases == _NO_PHASES:
+            most_phases = None
+        values = (current, power, most_phases, 0, 0)
+        if out and values == previous:
+            continue
+        out.append(
+            Step(
+                t,
+                current,
+                power,
+                most_phases,
+                current_refs=tuple(chain.from_iterable(current_refs)) if current is not None else (),
+                power_refs=tuple(chain.from_iterable(power_refs)) if power is not None else (),
+            )
+        )
+        previous = values
     return out
+
+
+_NO_PHASES = float("-inf")
 
 
 def _unlimited(steps: list[Step]) -> bool:

@@ -17,7 +17,7 @@ Every place where chargers disagree is a field of the station's :class:`~wattcap
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from wattcap.core.composite.combine import first_with_limit, lowest, summed
 from wattcap.core.composite.convert import to_periods
@@ -62,29 +62,43 @@ class _Calculation:
         self.dialect = station.dialect
         self.now = now
         self.end = end
-        ignored = set(station.ignored_purposes_offline) if offline else set()
-        self.by_evse: dict[int, list[InstalledProfile]] = {}
+        ignored = set(station.ignored_purposes_offline) if offline else ()
+        # Grouped once per request: every EVSE of a station-wide sum asks for its own and evse 0's profiles.
+        self.held: dict[tuple[int, ChargingProfilePurpose], list[InstalledProfile]] = {}
         for item in installed:
-            if item.profile.purpose not in ignored:
-                self.by_evse.setdefault(item.evse_id, []).append(item)
+            purpose = item.profile.purpose
+            if purpose not in ignored:
+                group = self.held.get((item.evse_id, purpose))
+                if group is None:
+                    self.held[item.evse_id, purpose] = [item]
+                else:
+                    group.append(item)
         self.transactions = {t.evse_id: t for t in transactions}
         self.simulate = simulate_transaction and self.dialect.simulates_transaction
         self.missing_phases = self.dialect.conform_missing_phases_ac if station.current_type is CurrentType.AC else None
         self.layers: list[CompositeLayer] | None = [] if with_layers else None
+        # Leading schedules by (session start, the profiles pooled), kept only while summing EVSEs: EVSEs with
+        # no profiles of their own pool the same station-wide ones, which are then stacked once, not per EVSE.
+        self.stacked: dict[tuple, list[Step]] | None = None
 
     # -- entries -------------------------------------------------------------------------------------------
+
+    def _held(self, purpose: ChargingProfilePurpose, *evse_ids: int) -> list[InstalledProfile]:
+        """The profiles of ``purpose`` installed on ``evse_ids``, in that order (then in installation order)."""
+        out: list[InstalledProfile] = []
+        for evse_id in evse_ids:
+            out += self.held.get((evse_id, purpose), ())
+        return out
 
     def _entries(self, profiles: Iterable[InstalledProfile], session_start: int | None) -> list[Entry]:
         out: list[Entry] = []
         for item in profiles:
-            out.extend(
-                expand(
-                    item,
-                    now=self.now,
-                    window_end=self.end,
-                    session_start=session_start,
-                    missing_phases=self.missing_phases,
-                )
+            out += expand(
+                item,
+                now=self.now,
+                window_end=self.end,
+                session_start=session_start,
+                missing_phases=self.missing_phases,
             )
         return out
 
@@ -93,8 +107,15 @@ class _Calculation:
     ) -> list[Step]:
         if not profiles:
             return [Step(self.now)]
-        steps = leading_schedule(self._entries(profiles, session_start), now=self.now, end=self.end)
-        if self.layers is not None and profiles:
+        if self.stacked is None:
+            steps = leading_schedule(self._entries(profiles, session_start), now=self.now, end=self.end)
+        else:
+            key = (session_start, *map(id, profiles))  # self.held keeps them alive, so no id is reused
+            steps = self.stacked.get(key)
+            if steps is None:
+                steps = leading_schedule(self._entries(profiles, session_start), now=self.now, end=self.end)
+                self.stacked[key] = steps
+        if self.layers is not None:
             self.layers.append(_layer(purpose, evse_id, steps, self.now))
         return steps
 
@@ -102,30 +123,22 @@ class _Calculation:
 
     def evse(self, evse_id: int) -> list[Step]:
         """Steps 1–3 for one EVSE (no station max yet)."""
-        station_wide = self.by_evse.get(0, [])
-        own = self.by_evse.get(evse_id, [])
         transaction = self.transactions.get(evse_id)
         session_start = floor_epoch(transaction.start) if transaction and transaction.start else None
-
-        def of(purpose, items):
-            return [p for p in items if p.profile.purpose is purpose]
-
         if transaction is not None or self.simulate:
-            tx_profiles = [p for p in of(_TX, station_wide) + of(_TX, own) if self._tx_applies(p, transaction)]
+            tx_profiles = [p for p in self._held(_TX, 0, evse_id) if self._tx_applies(p, transaction)]
             tx = self._leading(tx_profiles, session_start, _TX, evse_id)
             if self.dialect.evse_tx_default_hides_station:
                 tx_default = first_with_limit(
-                    self._leading(of(_TX_DEFAULT, own), session_start, _TX_DEFAULT, evse_id),
-                    self._leading(of(_TX_DEFAULT, station_wide), session_start, _TX_DEFAULT, 0),
+                    self._leading(self._held(_TX_DEFAULT, evse_id), session_start, _TX_DEFAULT, evse_id),
+                    self._leading(self._held(_TX_DEFAULT, 0), session_start, _TX_DEFAULT, 0),
                 )
             else:
-                tx_default = self._leading(
-                    of(_TX_DEFAULT, station_wide) + of(_TX_DEFAULT, own), session_start, _TX_DEFAULT, evse_id
-                )
+                tx_default = self._leading(self._held(_TX_DEFAULT, 0, evse_id), session_start, _TX_DEFAULT, evse_id)
             charging = first_with_limit(tx, tx_default)
         else:
             charging = [Step(self.now)]
-        external = of(_EXTERNAL, station_wide) + of(_EXTERNAL, own)
+        external = self._held(_EXTERNAL, 0, evse_id)
         if not external:
             return charging
         return lowest([self._leading(external, session_start, _EXTERNAL, evse_id), charging])
@@ -140,14 +153,14 @@ class _Calculation:
     # -- station -------------------------------------------------------------------------------------------
 
     def station_max(self) -> list[Step]:
-        profiles = [p for p in self.by_evse.get(0, []) if p.profile.purpose is _MAX]
-        return self._leading(profiles, None, _MAX, 0)
+        return self._leading(self._held(_MAX, 0), None, _MAX, 0)
 
     def total(self, evse_id: int) -> list[Step]:
         if evse_id != 0:
             return lowest([self.evse(evse_id), self.station_max()])
         if self.dialect.station_aggregation is StationAggregation.STATION_CAPS_ONLY:
             return self.station_max()
+        self.stacked = {}
         per_evse = [self.evse(e) for e in self.station.evse_ids]
         total = summed(
             per_evse, default_current=self.station.default_limit_a, default_power=self.station.default_limit_w
@@ -175,9 +188,7 @@ def composite_schedule(
     ``unit`` None lets the charger choose as its dialect says. ``with_layers`` also returns each purpose's
     stacked schedule (for previews); it costs time, so the hot path leaves it off.
     """
-    now = floor_epoch(start)
-    end = floor_epoch(start + timedelta(seconds=duration))
-    now = min(now, end)  # a negative duration is a zero-length window at its end
+    now, end, schedule_start = _window(start, duration)
     calculation = _Calculation(
         station,
         installed,
@@ -193,12 +204,34 @@ def composite_schedule(
     periods = to_periods(steps, unit=chosen, now=now, station=station, dialect=station.dialect)
     return CompositeSchedule(
         evse_id=evse_id,
-        schedule_start=from_epoch(now),
+        schedule_start=schedule_start,
         duration=end - now,
         charging_rate_unit=chosen,
         periods=periods,
         layers=tuple(calculation.layers or ()),
     )
+
+
+def _window(start: datetime, duration: int) -> tuple[int, int, datetime]:
+    """(now, end, schedule start) of a request: ``start`` and ``start + duration`` floored to whole seconds.
+
+    A negative duration is a zero-length window at its end. The usual request (a whole-second UTC start, an
+    integer duration, a window inside the datetime range) needs no datetime arithmetic; anything else takes
+    the general path, which gives the same answer (or the same OverflowError).
+    """
+    if start.tzinfo is UTC and not start.microsecond and type(duration) is int:
+        now = floor_epoch(start)
+        end = now + duration
+        if _EPOCH_MIN <= end <= _EPOCH_MAX:
+            return (now, end, start) if duration >= 0 else (end, end, from_epoch(end))
+    now = floor_epoch(start)
+    end = floor_epoch(start + timedelta(seconds=duration))
+    now = min(now, end)
+    return now, end, from_epoch(now)
+
+
+_EPOCH_MIN = floor_epoch(datetime.min.replace(tzinfo=UTC))
+_EPOCH_MAX = floor_epoch(datetime.max.replace(tzinfo=UTC))
 
 
 def _choose_unit(station: StationConfig, installed: Sequence[InstalledProfile]) -> ChargingRateUnit:

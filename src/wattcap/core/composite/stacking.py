@@ -8,51 +8,112 @@ started first, as the reference implementation does.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from heapq import heappop, heappush
+
 from wattcap.core.composite.expand import Entry
-from wattcap.core.composite.steps import Step, append_step
+from wattcap.core.composite.steps import Step
 
 
 def _step_from(start: int, entry: Entry | None) -> Step:
+    # Positional arguments (half the cost of keywords): this runs for every step of every purpose.
     if entry is None:
         return Step(start)
+    refs = (entry.ref,)
     if entry.is_power:
         return Step(
             start,
-            power=entry.limit,
-            number_phases=entry.number_phases,
-            power_stack=entry.stack_level,
-            power_refs=(entry.ref,),
-            min_charging_rate=entry.min_charging_rate,
+            None,  # current
+            entry.limit,  # power
+            entry.number_phases,
+            0,  # current_stack
+            entry.stack_level,  # power_stack
+            (),  # current_refs
+            refs,  # power_refs
+            entry.min_charging_rate,
         )
     return Step(
         start,
-        current=entry.limit,
-        number_phases=entry.number_phases,
-        current_stack=entry.stack_level,
-        current_refs=(entry.ref,),
-        min_charging_rate=entry.min_charging_rate,
+        entry.limit,  # current
+        None,  # power
+        entry.number_phases,
+        entry.stack_level,  # current_stack
+        0,  # power_stack
+        refs,  # current_refs
+        (),  # power_refs
+        entry.min_charging_rate,
     )
+
+
+def _values(entry: Entry | None) -> tuple | None:
+    """What :meth:`Step.values` would hold for the step ``entry`` makes, as a key (None: no limit)."""
+    if entry is None:
+        return None
+    return (entry.is_power, entry.limit, entry.number_phases, entry.stack_level)
+
+
+def _rank(entry: Entry) -> tuple[int, int]:
+    return -entry.stack_level, entry.start
+
+
+# Up to this many entries a plain scan for the leader beats keeping a heap (measured on the corpus and on a
+# 7-day, 10-profile EVSE); both find the same leader.
+_SCAN_MAX = 24
 
 
 def leading_schedule(entries: list[Entry], *, now: int, end: int) -> list[Step]:
     """The intermediate schedule of one purpose over ``[now, end)``: one step at ``now`` at least.
 
     A zero-length window still yields the step in force at ``now`` (what a charger reports then).
+
+    The leader can only change where an entry starts or ends, so only those instants are visited, and a
+    step is made only where the leader's values change.
     """
-    ranked = sorted(entries, key=lambda e: (-e.stack_level, e.start))
+    if not entries:
+        return [Step(now)]
+    ranked = sorted(entries, key=_rank)
+    instants = {now}
+    for entry in ranked:
+        if now < entry.start < end:
+            instants.add(entry.start)
+        if now < entry.end < end:
+            instants.add(entry.end)
+    leaders = _by_scan if len(ranked) <= _SCAN_MAX else _by_heap
     steps: list[Step] = []
-    t = now
-    while True:
-        rank = next((i for i, e in enumerate(ranked) if e.start <= t < e.end), None)
-        leader = ranked[rank] if rank is not None else None
-        if leader is not None:
-            following = leader.end
-            for higher in ranked[:rank]:
-                if t < higher.start < following:
-                    following = higher.start
+    last: Entry | bool | None = False  # the previous instant's leader (False before the first)
+    previous: tuple | bool | None = False  # the values of the last step made
+    for t, leader in leaders(ranked, sorted(instants)):
+        if leader is last:
+            continue
+        last = leader
+        values = _values(leader)
+        if values != previous:
+            steps.append(_step_from(t, leader))
+            previous = values
+    return steps
+
+
+def _by_scan(ranked: list[Entry], instants: list[int]) -> Iterator[tuple[int, Entry | None]]:
+    """The leader at each instant: the first entry in rank order in force then."""
+    for t in instants:
+        for entry in ranked:
+            if entry.start <= t < entry.end:
+                yield t, entry
+                break
         else:
-            following = min((e.start for e in ranked if e.start > t), default=end)
-        append_step(steps, _step_from(t, leader))
-        t = following
-        if t >= end:
-            return steps
+            yield t, None
+
+
+def _by_heap(ranked: list[Entry], instants: list[int]) -> Iterator[tuple[int, Entry | None]]:
+    """The same leaders, with the started entries on a heap by rank; an ended entry leaves the heap once it
+    reaches the top, so each entry is pushed and popped once."""
+    by_start = sorted(range(len(ranked)), key=lambda i: ranked[i].start)
+    started: list[int] = []
+    waiting = 0  # the next entry (in by_start) to start
+    for t in instants:
+        while waiting < len(by_start) and ranked[by_start[waiting]].start <= t:
+            heappush(started, by_start[waiting])
+            waiting += 1
+        while started and ranked[started[0]].end <= t:
+            heappop(started)
+        yield t, ranked[started[0]] if started else None

@@ -7,7 +7,10 @@ composite can say which profile governs every period.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 
 from wattcap.core.model import ProfileRef
 
@@ -28,37 +31,44 @@ class Step:
     def has_limit(self) -> bool:
         return self.current is not None or self.power is not None
 
-    def same_values(self, other: Step, *, with_stack_level: bool) -> bool:
-        if (self.current, self.power, self.number_phases) != (other.current, other.power, other.number_phases):
-            return False
-        return not with_stack_level or (self.current_stack, self.power_stack) == (
-            other.current_stack,
-            other.power_stack,
-        )
+    def values(self) -> tuple:
+        """What tells two steps apart: a step whose values repeat the previous step's is not appended (chargers
+        drop such intermediate periods). Refs and minChargingRate do not count, so the earlier step's stay.
+
+        Every builder of a schedule (:mod:`.stacking`, :mod:`.combine`) compares values before it builds a
+        step, so a repeated step is never made.
+        """
+        return self.current, self.power, self.number_phases, self.current_stack, self.power_stack
 
 
-def append_step(steps: list[Step], step: Step, *, with_stack_level: bool = True) -> None:
-    """Append ``step`` unless it only repeats the previous one (chargers drop such intermediate periods)."""
-    if steps and steps[-1].same_values(step, with_stack_level=with_stack_level):
-        return
-    steps.append(step)
+_START = itemgetter(0)
 
 
-def walk(schedules: list[list[Step]]) -> list[tuple[int, list[Step]]]:
+def changes(schedules: list[list[Step]]) -> Iterator[tuple[int, list[tuple[int, Step]]]]:
+    """Every change point of several intermediate schedules, in time order, with the steps that begin there
+    as ``(index of the schedule, step)`` pairs. One sort of all steps instead of a scan of every schedule at
+    every change point: a station-wide sum over many EVSEs changes only a few of them at a time."""
+    events = [(step.start, i, step) for i, steps in enumerate(schedules) for step in steps]
+    events.sort(key=_START)  # stable, so equal starts stay in schedule order
+    for t, group in groupby(events, key=_START):
+        yield t, [(i, step) for _, i, step in group]
+
+
+def walk(schedules: list[list[Step]]) -> Iterator[tuple[int, list[Step]]]:
     """Every change point of several intermediate schedules with the step of each in force there.
 
-    All inputs start at the same window start, so at every change point each has a step in force.
+    All inputs start at the same window start, so at every change point each has a step in force. The list
+    yielded is updated in place for the next change point: use it before advancing, copy it to keep it.
+    (For the few schedules a purpose combination has; :func:`changes` suits many schedules.)
     """
     times = sorted({step.start for steps in schedules for step in steps})
-    indices = [0] * len(schedules)
-    out = []
+    positions = [0] * len(schedules)
+    current = [steps[0] for steps in schedules]
     for t in times:
-        current = []
         for i, steps in enumerate(schedules):
-            j = indices[i]
-            while j + 1 < len(steps) and steps[j + 1].start <= t:
+            j = positions[i] + 1
+            while j < len(steps) and steps[j].start <= t:
                 j += 1
-            indices[i] = j
-            current.append(steps[j])
-        out.append((t, current))
-    return out
+            positions[i] = j - 1
+            current[i] = steps[j - 1]
+        yield t, current
