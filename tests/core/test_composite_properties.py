@@ -68,10 +68,6 @@ DAY = 86_400
 LOCAL_A = 48.0
 LOCAL_W = 33_120.0
 REL = 1e-6  # float32 carries ~7 significant digits
-SUM_OF_DEFAULTS_BUG = (
-    "BUG: everest station-wide (evse 0) sum reports ONE default limit instead of the default of every EVSE at "
-    "instants where no EVSE is limited: combine.summed leaves the total unlimited there"
-)
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 THOROUGH = settings(FAST, max_examples=60)
@@ -438,26 +434,24 @@ def test_K08_FR_02_periods_start_at_zero_increase_and_differ_from_their_neighbou
 @FAST
 @given(cases(single_unit=True))
 def test_A13_station_composite_is_the_capped_sum_of_evse_composites(case: Case):
-    """evse 0 (EVerest) = min(station max, Σ EVSE composites without the station max), second by second.
+    """evse 0 (EVerest) = min(station max, Σ EVSE composites without the station max), second by second, in A.
 
-    Seconds at which no EVSE of a multi-EVSE station is limited are left out: there the engine reports one local
-    limit instead of their sum (``test_A13_station_sum_adds_the_local_limit_of_every_unlimited_evse``).
+    Requests in A only: EVerest sums current and power separately (each unlimited EVSE adding the default of
+    both units) and converts after summing, so a W request can be capped by the summed current default
+    (``test_A13_everest_sums_both_units_before_converting``); in A with A profiles the two agree.
     """
+    assume(case.unit is A)
     reference = case.reference()
     without_max = case.without(MAX)
     evses = [per_second(case.composite(e, without_max)) for e in case.evse_ids]
     station = per_second(case.composite(0))
     for offset, t in enumerate(reference.window()):
-        unlimited = not any(reference.evse_limits(e, t) for e in case.evse_ids)
-        if unlimited and len(case.evse_ids) > 1:
-            continue
         total = sum(column[offset].limit for column in evses)
         station_max = reference.station_max(t)
         expected = total if station_max is None else min(total, station_max.value)
         assert close(station[offset].limit, expected), (offset, station[offset], expected)
 
 
-@pytest.mark.xfail(strict=True, reason=SUM_OF_DEFAULTS_BUG)
 def test_A13_station_sum_adds_the_local_limit_of_every_unlimited_evse():
     """README dialect table: evse 0 = Σ over EVSEs, each EVSE without a limit adding the default (48 A).
 
@@ -468,6 +462,17 @@ def test_A13_station_sum_adds_the_local_limit_of_every_unlimited_evse():
     station = StationConfig(ocpp_version=V201, dialect=EVEREST.for_version(V201), evse_ids=(1, 2))
     result = composite_schedule(station, [item], evse_id=0, start=BASE, duration=600, unit=A)
     assert [(p.start_period, p.limit) for p in result.periods] == [(0, 58.0), (300, 96.0)]
+
+
+def test_A13_everest_sums_both_units_before_converting():
+    """EVerest's station sum adds current and power apart, each EVSE without that unit adding its default, then
+    converts: one EVSE at 20 000 W on 1 phase still gets the summed current default 48 A x 230 V x 1 = 11 040 W."""
+    period = ChargingSchedulePeriod(0, 20_000.0, number_phases=1)
+    schedule = ChargingSchedule(W, (period,), id=1, start_schedule=BASE, duration=600)
+    item = InstalledProfile(1, ChargingProfile(1, 0, TX_DEFAULT, ABSOLUTE, (schedule,)))
+    station = StationConfig(ocpp_version=V201, dialect=EVEREST.for_version(V201), evse_ids=(1,))
+    result = composite_schedule(station, [item], evse_id=0, start=BASE, duration=600, unit=W)
+    assert (result.periods[0].start_period, result.periods[0].limit) == (0, 11_040.0)
 
 
 # -- (f) time shifts ------------------------------------------------------------------------------------------

@@ -52,10 +52,6 @@ T0 = utc(2024, 3, 5, 12, 0, 0)
 LOCAL_A = 48.0  # the station's local (default) limit in A
 LOCAL_W = 33_120.0
 TX_ID = "42"
-SUM_OF_DEFAULTS_BUG = (
-    "BUG: everest station-wide (evse 0) sum reports ONE default limit (48 A) instead of the default of every EVSE "
-    "(48 A × EVSEs) at instants where no EVSE is limited: combine.summed leaves the total unlimited there"
-)
 
 
 # -- builders ------------------------------------------------------------------------------------------------
@@ -254,10 +250,6 @@ def test_E2_TC_066_TC_K_41_R16_08_tx_profile_replaces_tx_default_then_min_with_m
     assert_periods(result, [(0, 8), (50 - x, 10), (200 - x, 6), (240 - x, 10), (260 - x, 8), (300 - x, 10)])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Dialect.tx_masking is never read by the engine; WHOLE_TRANSACTION behaves like PER_PERIOD",
-)
 def test_E2_TC_066_A3_whole_transaction_masking_gives_the_octt_tail():
     """A3, the other reading: a TxProfile masks the TxDefault for the whole transaction, so after the TxProfile
     ends at 260 the TxDefault (8) does not come back and the Max (10) holds to the end — OCTT's literal list
@@ -284,11 +276,6 @@ def test_E2_attribution_names_the_governing_profile_of_every_period():
     assert not any(p.is_local_limit for p in result.periods)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: when equal neighbours set by different profiles are merged (everest merge rule), the merged "
-    "period's governed_by keeps only the first one (steps.append_step / convert.to_periods drop the later refs)",
-)
 def test_attribution_merged_period_names_every_profile_that_sets_it():
     """TxDefault 10 then 15 at 60 s; Max 20 then 10 at 60 s: 10 A throughout, set by the TxDefault for the first
     minute and by the Max after it. EVerest reports one period (equal limit and phases), so its attribution must
@@ -403,10 +390,7 @@ def test_E6_TC_K_22_K01_FR_37_valid_to_ends_the_limit_on_every_evse(evses):
         assert result.periods[1].is_local_limit
 
 
-SUM_BUG = pytest.mark.xfail(strict=True, reason=SUM_OF_DEFAULTS_BUG)
-
-
-@pytest.mark.parametrize("evses", [1, pytest.param(2, marks=SUM_BUG), pytest.param(3, marks=SUM_BUG)])
+@pytest.mark.parametrize("evses", [1, 2, 3])
 def test_E6_TC_K_22_A13_evse0_composite_is_the_sum_over_evses(evses):
     """E6 at evse 0: "6 × number of EVSEs", then each EVSE's local limit — summed: 48 × number of EVSEs.
 
@@ -791,11 +775,6 @@ def test_everest_merges_equal_neighbours():
     assert_periods(result, [(0, 10), (200, 12)])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: MicroOcpp dialect (neighbour_merge=NEVER) still merges equal neighbours: steps.append_step drops "
-    "a repeated step in every dialect before convert.to_periods applies the dialect's merge rule",
-)
 def test_microocpp_never_merges_equal_neighbours():
     """Dialect table: MicroOcpp emits a period at every change point of a schedule (its getCompositeSchedule loop
     steps from one period boundary to the next), so 0:10, 100:10 stay two periods."""

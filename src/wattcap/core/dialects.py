@@ -14,6 +14,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from wattcap.core.holdings_policy import TxDefaultShadowing
 from wattcap.core.model import OcppVersion
 
 
@@ -75,8 +76,8 @@ class Dialect:
     conform_missing_phases_ac: int | None = None
     # The composite period reports the stack level of the profile that sets it.
     reports_stack_level: bool = False
-    # An EVSE's own TxDefault hides every station-wide TxDefault whatever the stack levels (A4).
-    evse_tx_default_hides_station: bool = False
+    # Which station-wide TxDefaults an EVSE's own TxDefault hides on that EVSE (R16-06, A4).
+    tx_default_shadowing: TxDefaultShadowing = TxDefaultShadowing.NONE
     # A TxProfile without transactionId applies to the EVSE's transaction (1.6); False: it is ignored (K01.FR.03).
     tx_profile_without_transaction_id_applies: bool = True
     unit_when_unspecified: UnitChoice = UnitChoice.FIRST_SUPPORTED
@@ -96,7 +97,11 @@ EVEREST = Dialect(
     reports_stack_level=True,
     per_version=MappingProxyType(
         {
-            OcppVersion.V16: {"neighbour_merge": NeighbourMerge.LIMIT_PHASES_AND_STACK_LEVEL},
+            # 1.6: a connector-0 TxDefault is copied into each connector, where one of the same level replaces it.
+            OcppVersion.V16: {
+                "neighbour_merge": NeighbourMerge.LIMIT_PHASES_AND_STACK_LEVEL,
+                "tx_default_shadowing": TxDefaultShadowing.SAME_STACK_LEVEL,
+            },
             OcppVersion.V201: {"conform_missing_phases_ac": 3, "tx_profile_without_transaction_id_applies": False},
             OcppVersion.V21: {"conform_missing_phases_ac": 3, "tx_profile_without_transaction_id_applies": False},
         }
@@ -114,7 +119,7 @@ MICROOCPP = Dialect(
     converts_units=False,
     neighbour_merge=NeighbourMerge.NEVER,
     min_charging_rate_is_floor=True,
-    evse_tx_default_hides_station=True,
+    tx_default_shadowing=TxDefaultShadowing.WHOLE_PURPOSE,
     unit_when_unspecified=UnitChoice.FIRST_PROFILE,
 )
 

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from wattcap.core.holdings_policy import (
     InstallPolicy,
     StackLevelScope,
-    TxDefaultShadowing,
+    hidden_by_evse_tx_default,
     install_policy,
 )
 from wattcap.core.model import (
@@ -54,17 +54,6 @@ class HeldProfile:
 
 class ProtectedProfileError(ValueError):
     """The CSMS tried to replace a profile it may not touch (an ExternalConstraints profile, K01.FR.05)."""
-
-
-def _hidden_by_evse_tx_default(
-    station_profile: ChargingProfile, evse_levels: frozenset[int], shadowing: TxDefaultShadowing
-) -> bool:
-    """Whether an EVSE's own TxDefaultProfiles (at ``evse_levels``) hide this station-wide profile there (A4)."""
-    if station_profile.purpose is not _TX_DEFAULT or not evse_levels:
-        return False
-    if shadowing is TxDefaultShadowing.WHOLE_PURPOSE:
-        return True
-    return shadowing is TxDefaultShadowing.SAME_STACK_LEVEL and station_profile.stack_level in evse_levels
 
 
 def profile_has_expired(profile: ChargingProfile, now: datetime) -> bool:
@@ -191,7 +180,7 @@ class ChargerHoldings:
         station = [
             e
             for e in self.entries
-            if e.evse_id == 0 and not _hidden_by_evse_tx_default(e.profile, own_levels, shadowing)
+            if e.evse_id == 0 and not hidden_by_evse_tx_default(e.profile, own_levels, shadowing)
         ]
         return tuple(e.installed for e in station + own)
 

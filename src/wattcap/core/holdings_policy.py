@@ -25,7 +25,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from wattcap.core.model import ChargingLimitSource as ChargingLimitSource  # re-exported: defined in the model
-from wattcap.core.model import ChargingProfilePurpose, OcppVersion
+from wattcap.core.model import ChargingProfile, ChargingProfilePurpose, OcppVersion
 
 
 class StackLevelScope(StrEnum):
@@ -44,6 +44,22 @@ class TxDefaultShadowing(StrEnum):
     SAME_STACK_LEVEL = "same_stack_level"
     # MicroOcpp: any EVSE-specific TxDefaultProfile hides every station-wide one.
     WHOLE_PURPOSE = "whole_purpose"
+
+
+def hidden_by_evse_tx_default(
+    station_profile: ChargingProfile, evse_levels: frozenset[int], shadowing: TxDefaultShadowing
+) -> bool:
+    """Whether an EVSE's own TxDefaultProfiles (at ``evse_levels``) hide this station-wide profile there (A4).
+
+    One rule for the holdings (what applies where) and the composite engine (what the charger computes). The
+    engine refines WHOLE_PURPOSE instant by instant: the EVSE's own TxDefault hides the station-wide ones
+    where it has a period.
+    """
+    if station_profile.purpose is not ChargingProfilePurpose.TX_DEFAULT or not evse_levels:
+        return False
+    if shadowing is TxDefaultShadowing.WHOLE_PURPOSE:
+        return True
+    return shadowing is TxDefaultShadowing.SAME_STACK_LEVEL and station_profile.stack_level in evse_levels
 
 
 @dataclass(frozen=True, slots=True)

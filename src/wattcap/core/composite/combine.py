@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from itertools import chain
 
-from wattcap.core.composite.steps import Step, changes, walk
+from wattcap.core.composite.steps import Step, absorb, changes, walk
 
 
-def first_with_limit(preferred: list[Step], fallback: list[Step]) -> list[Step]:
+def first_with_limit(preferred: list[Step], fallback: list[Step], *, dedupe: bool = True) -> list[Step]:
     """Where ``preferred`` has a limit it is taken whole, elsewhere ``fallback`` shows through.
 
     This is how a TxProfile replaces the TxDefaultProfile (1.6 §3.13.1: "SHALL overrule", not a minimum;
@@ -27,14 +27,15 @@ def first_with_limit(preferred: list[Step], fallback: list[Step]) -> list[Step]:
     for t, (a, b) in walk([preferred, fallback]):
         chosen = a if a.has_limit else b
         values = chosen.values()
-        if out and values == previous:
+        if out and values == previous and dedupe:
+            absorb(out[-1], chosen.current_refs, chosen.power_refs)
             continue
         out.append(_at(chosen, t))
         previous = values
     return out
 
 
-def lowest(schedules: list[list[Step]]) -> list[Step]:
+def lowest(schedules: list[list[Step]], *, dedupe: bool = True) -> list[Step]:
     """The minimum of several schedules, current and power taken apart; phases = the fewest given.
 
     Ties keep the earlier schedule's attribution. (2.0.1 §3.7: "The lowest value … of numberPhases".)
@@ -61,7 +62,8 @@ def lowest(schedules: list[list[Step]]) -> list[Step]:
             if step.min_charging_rate is not None:
                 min_rate = max(min_rate or 0.0, step.min_charging_rate)
         values = (current, power, phases, current_stack, power_stack)
-        if out and values == previous:
+        if out and values == previous and dedupe:
+            absorb(out[-1], current_refs, power_refs)
             continue
         out.append(Step(t, current, power, phases, current_stack, power_stack, current_refs, power_refs, min_rate))
         previous = values
@@ -71,8 +73,9 @@ def lowest(schedules: list[list[Step]]) -> list[Step]:
 def summed(schedules: list[list[Step]], *, default_current: float, default_power: float) -> list[Step]:
     """The station-wide total of several EVSE schedules (connector / evse 0 = "expected grid consumption").
 
-    An EVSE without a limit adds the station's default limit, so the total never pretends an unlimited
-    EVSE draws nothing; phases = the most any EVSE uses. A unit no EVSE limits stays unlimited.
+    An EVSE without a limit adds the station's default limit, in both units, so the total never pretends an
+    unlimited EVSE draws nothing (OCTT TC_K_22: 6 A x EVSEs; EVerest sums current and power this way even
+    where no EVSE sets that unit); phases = the most any EVSE uses.
 
     Each EVSE's contribution is kept in a slot that changes only when that EVSE's schedule does; the totals
     are re-added in EVSE order at every change point, so they are the same floats as a plain sum.
@@ -101,13 +104,14 @@ def summed(schedules: list[list[Step]], *, default_current: float, default_power
     for t, changed in changes(schedules):
         for i, step in changed:
             take(i, step)
-        current = sum(currents) if any(has_current) else None
-        power = sum(powers) if any(has_power) else None
+        current = sum(currents)
+        power = sum(powers)
         most_phases = max(phases)
         if most_phases == _NO_PHASES:
             most_phases = None
         values = (current, power, most_phases, 0, 0)
         if out and values == previous:
+            absorb(out[-1], tuple(chain.from_iterable(current_refs)), tuple(chain.from_iterable(power_refs)))
             continue
         out.append(
             Step(
@@ -115,8 +119,8 @@ def summed(schedules: list[list[Step]], *, default_current: float, default_power
                 current,
                 power,
                 most_phases,
-                current_refs=tuple(chain.from_iterable(current_refs)) if current is not None else (),
-                power_refs=tuple(chain.from_iterable(power_refs)) if power is not None else (),
+                current_refs=tuple(chain.from_iterable(current_refs)),
+                power_refs=tuple(chain.from_iterable(power_refs)),
             )
         )
         previous = values

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 
-from wattcap.core.composite.steps import Step
+from wattcap.core.composite.steps import Step, union
 from wattcap.core.dialects import Dialect, NeighbourMerge, NoLimitReport
 from wattcap.core.model import ChargingRateUnit, CompositePeriod, ProfileRef
 from wattcap.core.station import StationConfig
@@ -48,6 +49,9 @@ def to_periods(
             and step.number_phases == last[1]
             and (not with_stack_level or stack_level == last[2])
         ):
+            merged_refs = union(out[-1].governed_by, refs)
+            if merged_refs is not out[-1].governed_by:  # the merged period credits every profile that sets it
+                out[-1] = replace(out[-1], governed_by=merged_refs)
             continue
         out.append(
             CompositePeriod(

@@ -24,7 +24,8 @@ from wattcap.core.composite.convert import to_periods
 from wattcap.core.composite.expand import Entry, expand
 from wattcap.core.composite.stacking import leading_schedule
 from wattcap.core.composite.steps import Step
-from wattcap.core.dialects import StationAggregation, UnitChoice
+from wattcap.core.dialects import NeighbourMerge, StationAggregation, TxMasking, UnitChoice
+from wattcap.core.holdings_policy import TxDefaultShadowing, hidden_by_evse_tx_default
 from wattcap.core.model import (
     ChargingProfilePurpose,
     ChargingRateUnit,
@@ -77,6 +78,8 @@ class _Calculation:
         self.simulate = simulate_transaction and self.dialect.simulates_transaction
         self.missing_phases = self.dialect.conform_missing_phases_ac if station.current_type is CurrentType.AC else None
         self.layers: list[CompositeLayer] | None = [] if with_layers else None
+        # A charger that never merges neighbours reports a period at every change of any layer.
+        self.dedupe = self.dialect.neighbour_merge is not NeighbourMerge.NEVER
         # Leading schedules by (session start, the profiles pooled), kept only while summing EVSEs: EVSEs with
         # no profiles of their own pool the same station-wide ones, which are then stacked once, not per EVSE.
         self.stacked: dict[tuple, list[Step]] | None = None
@@ -108,12 +111,16 @@ class _Calculation:
         if not profiles:
             return [Step(self.now)]
         if self.stacked is None:
-            steps = leading_schedule(self._entries(profiles, session_start), now=self.now, end=self.end)
+            steps = leading_schedule(
+                self._entries(profiles, session_start), now=self.now, end=self.end, dedupe=self.dedupe
+            )
         else:
             key = (session_start, *map(id, profiles))  # self.held keeps them alive, so no id is reused
             steps = self.stacked.get(key)
             if steps is None:
-                steps = leading_schedule(self._entries(profiles, session_start), now=self.now, end=self.end)
+                steps = leading_schedule(
+                    self._entries(profiles, session_start), now=self.now, end=self.end, dedupe=self.dedupe
+                )
                 self.stacked[key] = steps
         if self.layers is not None:
             self.layers.append(_layer(purpose, evse_id, steps, self.now))
@@ -128,20 +135,34 @@ class _Calculation:
         if transaction is not None or self.simulate:
             tx_profiles = [p for p in self._held(_TX, 0, evse_id) if self._tx_applies(p, transaction)]
             tx = self._leading(tx_profiles, session_start, _TX, evse_id)
-            if self.dialect.evse_tx_default_hides_station:
-                tx_default = first_with_limit(
-                    self._leading(self._held(_TX_DEFAULT, evse_id), session_start, _TX_DEFAULT, evse_id),
-                    self._leading(self._held(_TX_DEFAULT, 0), session_start, _TX_DEFAULT, 0),
-                )
+            tx_default = self._tx_default(evse_id, session_start)
+            if self.dialect.tx_masking is TxMasking.WHOLE_TRANSACTION and tx_profiles:
+                charging = tx  # the TxProfile overrules the TxDefault for the whole transaction (A3, OCTT TC_066)
             else:
-                tx_default = self._leading(self._held(_TX_DEFAULT, 0, evse_id), session_start, _TX_DEFAULT, evse_id)
-            charging = first_with_limit(tx, tx_default)
+                charging = first_with_limit(tx, tx_default, dedupe=self.dedupe)
         else:
             charging = [Step(self.now)]
         external = self._held(_EXTERNAL, 0, evse_id)
         if not external:
             return charging
-        return lowest([self._leading(external, session_start, _EXTERNAL, evse_id), charging])
+        return lowest([self._leading(external, session_start, _EXTERNAL, evse_id), charging], dedupe=self.dedupe)
+
+    def _tx_default(self, evse_id: int, session_start: int | None) -> list[Step]:
+        """The TxDefault layer of an EVSE: its own TxDefaultProfiles and the station-wide ones (R16-06, A4)."""
+        own = self._held(_TX_DEFAULT, evse_id)
+        station_wide = self._held(_TX_DEFAULT, 0)
+        shadowing = self.dialect.tx_default_shadowing
+        if shadowing is TxDefaultShadowing.WHOLE_PURPOSE and own:
+            # Instant by instant: where the EVSE's own TxDefault has a period it hides every station-wide one.
+            return first_with_limit(
+                self._leading(own, session_start, _TX_DEFAULT, evse_id),
+                self._leading(station_wide, session_start, _TX_DEFAULT, 0),
+                dedupe=self.dedupe,
+            )
+        if shadowing is TxDefaultShadowing.SAME_STACK_LEVEL and own:
+            levels = frozenset(p.profile.stack_level for p in own)
+            station_wide = [p for p in station_wide if not hidden_by_evse_tx_default(p.profile, levels, shadowing)]
+        return self._leading(station_wide + own, session_start, _TX_DEFAULT, evse_id)
 
     def _tx_applies(self, item: InstalledProfile, transaction: Transaction | None) -> bool:
         """A TxProfile binds to its transaction (R16-04, K01.FR.09/33)."""
@@ -157,15 +178,15 @@ class _Calculation:
 
     def total(self, evse_id: int) -> list[Step]:
         if evse_id != 0:
-            return lowest([self.evse(evse_id), self.station_max()])
-        if self.dialect.station_aggregation is StationAggregation.STATION_CAPS_ONLY:
+            return lowest([self.evse(evse_id), self.station_max()], dedupe=self.dedupe)
+        if self.dialect.station_aggregation is StationAggregation.STATION_CAPS_ONLY or not self.station.evse_ids:
             return self.station_max()
         self.stacked = {}
         per_evse = [self.evse(e) for e in self.station.evse_ids]
         total = summed(
             per_evse, default_current=self.station.default_limit_a, default_power=self.station.default_limit_w
         )
-        return lowest([total, self.station_max()])
+        return lowest([total, self.station_max()], dedupe=self.dedupe)
 
 
 def composite_schedule(

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from heapq import heappop, heappush
 
 from wattcap.core.composite.expand import Entry
-from wattcap.core.composite.steps import Step
+from wattcap.core.composite.steps import Step, absorb
 
 
 def _step_from(start: int, entry: Entry | None) -> Step:
@@ -61,13 +61,14 @@ def _rank(entry: Entry) -> tuple[int, int]:
 _SCAN_MAX = 24
 
 
-def leading_schedule(entries: list[Entry], *, now: int, end: int) -> list[Step]:
+def leading_schedule(entries: list[Entry], *, now: int, end: int, dedupe: bool = True) -> list[Step]:
     """The intermediate schedule of one purpose over ``[now, end)``: one step at ``now`` at least.
 
     A zero-length window still yields the step in force at ``now`` (what a charger reports then).
 
     The leader can only change where an entry starts or ends, so only those instants are visited, and a
-    step is made only where the leader's values change.
+    step is made only where the leader's values change (``dedupe``; a charger that never merges periods gets
+    a step wherever the leader changes). A repeated step still credits the profile that repeats it.
     """
     if not entries:
         return [Step(now)]
@@ -87,9 +88,12 @@ def leading_schedule(entries: list[Entry], *, now: int, end: int) -> list[Step]:
             continue
         last = leader
         values = _values(leader)
-        if values != previous:
+        if values != previous or not dedupe:
             steps.append(_step_from(t, leader))
             previous = values
+        elif leader is not None:
+            refs = (leader.ref,)
+            absorb(steps[-1], () if leader.is_power else refs, refs if leader.is_power else ())
     return steps
 
 

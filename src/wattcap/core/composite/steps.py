@@ -41,6 +41,19 @@ class Step:
         return self.current, self.power, self.number_phases, self.current_stack, self.power_stack
 
 
+def union(refs: tuple[ProfileRef, ...], more: tuple[ProfileRef, ...]) -> tuple[ProfileRef, ...]:
+    """``refs`` followed by those of ``more`` it does not hold yet (attribution of a merged period)."""
+    if not more or more == refs:
+        return refs
+    return refs + tuple(r for r in more if r not in refs)
+
+
+def absorb(last: Step, current_refs: tuple[ProfileRef, ...], power_refs: tuple[ProfileRef, ...]) -> None:
+    """A repeated step is not appended, but the profiles that set it keep their share of the attribution."""
+    last.current_refs = union(last.current_refs, current_refs)
+    last.power_refs = union(last.power_refs, power_refs)
+
+
 _START = itemgetter(0)
 
 

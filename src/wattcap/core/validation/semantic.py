@@ -4,13 +4,15 @@
 model. It does not ask whether the profile can be written in the version's wire form, nor judge JSON shape or
 timestamp text: that is the wire pass of the OCPP wire adapter, whose ``validate_profile`` and
 ``validate_profile_json`` run both passes and are what a caller about to send a profile wants
-(``docs/validation.md``).
+(``docs/validation.md``). All three entry points take one path, :func:`validate_with`, and differ only in how
+they read what they are given and which rule table they run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from wattcap.core.model import ChargingProfile, InstalledProfile, OcppVersion, Transaction
 from wattcap.core.station import StationConfig
@@ -23,32 +25,6 @@ from wattcap.core.validation.table import rules_for
 def version_facts(version: OcppVersion | str) -> VersionFacts:
     """The facts of ``version``; ValueError for a version wattcap does not know."""
     return VERSION_FACTS[OcppVersion(version)]
-
-
-def build_request(
-    profile: ChargingProfile,
-    facts: VersionFacts,
-    *,
-    evse_id: int,
-    station: StationConfig,
-    installed: Iterable[InstalledProfile] = (),
-    transactions: Iterable[Transaction] = (),
-    context: RequestContext = RequestContext.SET_CHARGING_PROFILE,
-    now: datetime | None = None,
-    iso15118: bool = False,
-) -> ProfileRequest:
-    """The :class:`ProfileRequest` the rules look at (the entry points' arguments, collected once)."""
-    return ProfileRequest(
-        profile=profile,
-        facts=facts,
-        evse_id=evse_id,
-        station=station,
-        installed=tuple(installed),
-        transactions=tuple(transactions),
-        context=context,
-        now=now,
-        iso15118=iso15118,
-    )
 
 
 def run_rules(req: ProfileRequest, rules: Iterable[Rule], earlier: Iterable[Finding] = ()) -> list[Finding]:
@@ -74,6 +50,63 @@ def run_rules(req: ProfileRequest, rules: Iterable[Rule], earlier: Iterable[Find
     return findings
 
 
+#: What reading an entry point's subject gives: the profile to check (None: nothing more can be checked) and
+#: what reading it found.
+Read = tuple[ChargingProfile | None, list[Finding]]
+#: Reads what an entry point was given, as ``read(subject, evse_id, facts, context)``.
+Reader = Callable[[Any, Any, VersionFacts, RequestContext], Read]
+#: The rules to run for a version and message, in checking order (the semantic table, or the wire adapter's).
+RuleSelection = Callable[[OcppVersion, RequestContext], Iterable[Rule]]
+
+
+def validate_with(
+    read: Reader,
+    rules: RuleSelection,
+    subject: Any,
+    version: OcppVersion | str,
+    evse_id: Any,
+    station: StationConfig,
+    installed: Iterable[InstalledProfile],
+    transactions: Iterable[Transaction],
+    context: RequestContext | str,
+    now: datetime | None,
+    iso15118: bool,
+) -> list[Finding]:
+    """The one path of every validation entry point, this package's and the OCPP wire adapter's.
+
+    Entry points differ only in how they read what they were given (``read``: a model checked for its type, or
+    wire JSON with a schema pass) and in which rules they run (``rules``); the arguments after those two are the
+    entry points' own, in their order. The version and context are resolved, the :class:`ProfileRequest` built
+    and the rules run here alone. An unknown ``version`` or ``context`` raises ValueError before ``read``.
+    """
+    facts = version_facts(version)
+    context = RequestContext(context)
+    profile, findings = read(subject, evse_id, facts, context)
+    if profile is None:
+        return findings
+    req = ProfileRequest(
+        profile=profile,
+        facts=facts,
+        evse_id=evse_id,
+        station=station,
+        installed=tuple(installed),
+        transactions=tuple(transactions),
+        context=context,
+        now=now,
+        iso15118=iso15118,
+    )
+    return run_rules(req, rules(facts.version, context), findings)
+
+
+def _typed(profile: Any, evse_id: Any, facts: VersionFacts, context: RequestContext) -> tuple[ChargingProfile, list]:
+    """The model as given: it is not untrusted input, so the wrong type is the caller's bug, not a finding."""
+    if not isinstance(profile, ChargingProfile):
+        raise TypeError(f"expected a ChargingProfile, got {type(profile).__name__}")
+    if isinstance(evse_id, bool) or not isinstance(evse_id, int):
+        raise TypeError(f"expected an integer evse_id, got {evse_id!r}")
+    return profile, []
+
+
 def validate_profile_semantics(
     profile: ChargingProfile,
     version: OcppVersion | str,
@@ -97,21 +130,6 @@ def validate_profile_semantics(
     ``evse_id`` that is not an int raises TypeError (the wire entry points report both as findings). An unknown
     ``version`` or ``context`` raises ValueError. Otherwise it returns findings and never raises.
     """
-    facts = version_facts(version)
-    context = RequestContext(context)
-    if not isinstance(profile, ChargingProfile):
-        raise TypeError(f"expected a ChargingProfile, got {type(profile).__name__}")
-    if isinstance(evse_id, bool) or not isinstance(evse_id, int):
-        raise TypeError(f"expected an integer evse_id, got {evse_id!r}")
-    req = build_request(
-        profile,
-        facts,
-        evse_id=evse_id,
-        station=station,
-        installed=installed,
-        transactions=transactions,
-        context=context,
-        now=now,
-        iso15118=iso15118,
+    return validate_with(
+        _typed, rules_for, profile, version, evse_id, station, installed, transactions, context, now, iso15118
     )
-    return run_rules(req, rules_for(facts.version, context))
