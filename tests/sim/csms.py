@@ -144,6 +144,10 @@ class CentralSystem201(ChargePoint201):
     def on_report(self, **_: Any):
         return result201.ReportChargingProfiles()
 
+    @on("NotifyReport")
+    def on_notify_report(self, **_: Any):
+        return result201.NotifyReport()
+
 
 class MiniCsms:
     """``async with MiniCsms() as csms``: a central system on a free local port (``csms.url``)."""

@@ -19,6 +19,7 @@ from ocpp.v201 import call as call201
 
 from wattcap.core.model import OcppVersion
 from wattcap.core.timeutil import format_timestamp, parse_timestamp
+from wattcap.ocpp.capabilities import document_v201, station_facts
 from wattcap.sim.clock import AcceleratedClock
 from wattcap.sim.ev import EV_MODELS
 from wattcap.sim.events import MeterValuesReceived
@@ -361,6 +362,27 @@ async def test_2_0_1_device_model_reports_smart_charging_capabilities(csms):
         assert got["PeriodsPerSchedule"] == ("Accepted", "24")
         assert got["Phases3to1"] == ("Accepted", "true")
         assert got["Nope"][0] == "UnknownVariable"
+
+
+async def test_2_0_1_base_report_follows_the_answer_in_numbered_notify_reports(csms):
+    async with simulated(csms, V201, plugged=None) as runner:
+        await asyncio.wait_for(runner.online.wait(), 15)  # a CSMS asks for reports once the boot is accepted
+        answer = await csms.call(SID, call201.GetBaseReport(request_id=42, report_base="FullInventory"))
+        assert answer.status == "Accepted"
+        last = await csms.wait_for(SID, lambda m: m.action == "NotifyReport" and not m.payload.get("tbc"))
+        parts = [m.payload for m in csms.log(SID).of("NotifyReport")]
+        assert [p["seqNo"] for p in parts] == list(range(len(parts))) and len(parts) > 1
+        assert all(p["requestId"] == 42 for p in parts) and parts[-1] == last.payload
+        facts = station_facts(document_v201([], [item for p in parts for item in p["reportData"]]))
+        assert facts.evse_ids == (1,) and facts.supply_phases == 3 and facts.missing == ()
+        assert facts.capabilities.max_installed_profiles == 32
+        # GetVariables reads the same table, EVSE components included.
+        supply = {"component": {"name": "EVSE", "evse": {"id": 1}}, "variable": {"name": "SupplyPhases"}}
+        missing = {"component": {"name": "EVSE", "evse": {"id": 9}}, "variable": {"name": "SupplyPhases"}}
+        got = await csms.call(SID, call201.GetVariables(get_variable_data=[supply, missing]))
+        results = got.get_variable_result
+        assert (results[0]["attribute_status"], results[0]["attribute_value"]) == ("Accepted", "3")
+        assert results[1]["attribute_status"] == "UnknownComponent"
 
 
 async def test_2_0_1_get_charging_profiles_reports_what_it_holds(csms):

@@ -9,8 +9,8 @@ An adapter is the thin, version-specific edge of a simulated station. It
 
 It never sends by itself: events go to the runner's outbox, and the runner's sender task makes the calls. So a
 handler never awaits a call (which would deadlock the ``ocpp`` receive loop), and what happens after a response
-(a transaction starting after RemoteStart, ReportChargingProfiles after GetChargingProfiles) is emitted from an
-``@after`` hook, behind the response.
+(a transaction starting after RemoteStart, ReportChargingProfiles after GetChargingProfiles, NotifyReport after
+GetBaseReport) is emitted from an ``@after`` hook, behind the response.
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ class StationSettings:
 
 @dataclass(frozen=True, slots=True)
 class RawCall(StationEvent):
-    """A message an adapter sends that is no station event: ReportChargingProfiles after GetChargingProfiles, a
-    BootNotification or Heartbeat asked for by TriggerMessage. ``payload`` is the camelCase wire payload."""
+    """A message an adapter sends that is no station event: ReportChargingProfiles after GetChargingProfiles,
+    NotifyReport after GetBaseReport, a BootNotification or Heartbeat asked for by TriggerMessage. ``payload`` is
+    the camelCase wire payload."""
 
     action: str
     payload: Mapping[str, Any]

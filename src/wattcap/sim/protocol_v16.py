@@ -2,8 +2,8 @@
 
 What is 1.6-specific lives here and only here: connector ids, the control plane naming transactions in
 StartTransaction.conf (so queued MeterValues / StopTransaction get their id filled in when replayed), string
-meter values, configuration keys, one-digit composite limits (``multipleOf 0.1``), and the statuses a 1.6
-charger reports while charging.
+meter values, configuration keys, and the statuses a 1.6 charger reports while charging. Composite answers
+are :func:`wattcap.ocpp.composite_json.composite_to_wire` (the 1.6 answer pieces, one-digit limits).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 
-from wattcap.core.limits import wire_limit
-from wattcap.core.model import ChargingRateUnit, CompositeSchedule, OcppVersion
+from wattcap.core.model import ChargingRateUnit, OcppVersion
 from wattcap.core.timeutil import format_timestamp
+from wattcap.ocpp.composite_json import composite_to_wire
 from wattcap.ocpp.profile_requests import clear_request_from_json
 from wattcap.sim.events import (
     AuthorizeRequested,
@@ -50,21 +50,6 @@ def _meter_value(at: datetime, samples: tuple[MeterSample, ...]) -> dict[str, An
             value["phase"] = s.phase
         values.append(value)
     return {"timestamp": format_timestamp(at), "sampledValue": values}
-
-
-def composite_payload(schedule: CompositeSchedule) -> dict[str, Any]:
-    """The ``chargingSchedule`` of a GetCompositeSchedule.conf (startSchedule omitted, E16 3.57)."""
-    periods = []
-    for p in schedule.periods:
-        period: dict[str, Any] = {"startPeriod": p.start_period, "limit": wire_limit(p.limit)}
-        if p.number_phases is not None:
-            period["numberPhases"] = p.number_phases
-        periods.append(period)
-    return {
-        "duration": schedule.duration,
-        "chargingRateUnit": schedule.charging_rate_unit.value,
-        "chargingSchedulePeriod": periods,
-    }
 
 
 class V16Adapter(ProtocolAdapter):
@@ -207,11 +192,12 @@ class _ChargePoint16(ChargePoint):
             return call_result.GetCompositeSchedule(status="Rejected")
         if answer.schedule is None:
             return call_result.GetCompositeSchedule(status="Accepted")
+        body = composite_to_wire(answer.schedule, V16)
         return call_result.GetCompositeSchedule(
             status="Accepted",
-            connector_id=connector_id,
-            schedule_start=format_timestamp(answer.schedule.schedule_start),
-            charging_schedule=composite_payload(answer.schedule),
+            connector_id=body["connectorId"],
+            schedule_start=body["scheduleStart"],
+            charging_schedule=body["chargingSchedule"],
         )
 
     # ---- remote control ------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 What is 2.0.1-specific lives here and only here: TransactionEvent with its seqNo, trigger reasons and the
 ``offline`` flag, Available/Occupied connector states, ``statusInfo`` reason codes, GetChargingProfiles /
-ReportChargingProfiles, NotifyEVChargingNeeds, and the device model variables a control plane reads
-(``SmartChargingCtrlr`` and friends).
+ReportChargingProfiles, NotifyEVChargingNeeds, and the device model a control plane reads (GetVariables,
+SetVariables, and GetBaseReport answered with NotifyReport messages; the table is :mod:`wattcap.sim.device_model`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,18 @@ from typing import Any
 from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint, call, call_result
 
-from wattcap.core.model import ChargingRateUnit, CompositeSchedule, OcppVersion
+from wattcap.core.model import ChargingRateUnit, OcppVersion
 from wattcap.core.timeutil import format_timestamp
+from wattcap.ocpp.composite_json import composite_to_wire
 from wattcap.ocpp.profile_requests import clear_request_from_json, get_request_from_json, report_payloads
+from wattcap.sim.device_model import (
+    DeviceVariable,
+    VariableKey,
+    base_report,
+    device_model,
+    key_of,
+    notify_report_payloads,
+)
 from wattcap.sim.events import (
     AuthorizeRequested,
     ChargingStateChanged,
@@ -42,6 +51,14 @@ _END_TRIGGERS = {
     "PowerLoss": "AbnormalCondition",
 }
 _REPORT_CHUNK = 8  # profiles per ReportChargingProfiles
+# Variables per NotifyReport: small enough that the base report of any station spans several messages, so a
+# control plane's handling of seqNo and tbc is always exercised.
+_NOTIFY_REPORT_CHUNK = 10
+# SetVariables: the writable variables -> the StationSettings field each one sets.
+_SETTINGS_FIELDS: dict[VariableKey, str] = {
+    ("SampledDataCtrlr", None, None, "TxUpdatedInterval", None): "meter_interval_s",
+    ("OCPPCommCtrlr", None, None, "HeartbeatInterval", None): "heartbeat_interval_s",
+}
 
 
 def _sampled_value(s: MeterSample) -> dict[str, Any]:
@@ -69,25 +86,6 @@ def _status_info(reason_code: str | None, detail: str | None) -> dict[str, Any] 
     if detail:
         info["additionalInfo"] = detail[:_STATUS_INFO_MAX]
     return info
-
-
-def composite_payload(schedule: CompositeSchedule) -> dict[str, Any]:
-    """A ``CompositeScheduleType`` (no wattcap attribution: a charger does not know it)."""
-    periods = []
-    for p in schedule.periods:
-        period: dict[str, Any] = {"startPeriod": p.start_period, "limit": p.limit}
-        if p.number_phases is not None:
-            period["numberPhases"] = p.number_phases
-        if p.phase_to_use is not None:
-            period["phaseToUse"] = p.phase_to_use
-        periods.append(period)
-    return {
-        "evseId": schedule.evse_id,
-        "duration": schedule.duration,
-        "scheduleStart": format_timestamp(schedule.schedule_start),
-        "chargingRateUnit": schedule.charging_rate_unit.value,
-        "chargingSchedulePeriod": periods,
-    }
 
 
 class V201Adapter(ProtocolAdapter):
@@ -181,25 +179,9 @@ class V201Adapter(ProtocolAdapter):
             accepted = (result.id_token_info or {}).get("status") == "Accepted"
             self.host.emit(self.station.authorization_result(e.evse_id, e.id_token, accepted, self.host.clock.now()))
 
-    def variables(self) -> dict[tuple[str, str, str | None], tuple[str, bool]]:
-        """The device model a control plane can read: (component, variable, instance) -> (value, writable)."""
-        station = self.station
-        caps = station.config.capabilities
-        settings = self.host.settings
-        smart = "SmartChargingCtrlr"
-        table: dict[tuple[str, str, str | None], tuple[Any, bool]] = {
-            (smart, "Available", None): ("true", False),
-            (smart, "Enabled", None): ("true", False),
-            (smart, "ProfileStackLevel", None): (caps.max_stack_level, False),
-            (smart, "RateUnit", None): (",".join(u.value for u in caps.rate_units), False),
-            (smart, "PeriodsPerSchedule", None): (caps.max_periods_per_schedule, False),
-            (smart, "Entries", "ChargingProfiles"): (len(station.holdings), False),
-            (smart, "ACPhaseSwitchingSupported", None): (str(caps.ac_phase_switching).lower(), False),
-            (smart, "Phases3to1", None): (str(caps.phase_switching_3to1).lower(), False),
-            ("SampledDataCtrlr", "TxUpdatedInterval", None): (int(settings.meter_interval_s), True),
-            ("OCPPCommCtrlr", "HeartbeatInterval", None): (int(settings.heartbeat_interval_s), True),
-        }
-        return {k: (str(v), w) for k, (v, w) in table.items() if v is not None}
+    def variables(self) -> dict[VariableKey, DeviceVariable]:
+        """The device model a control plane can read, by key (see :mod:`wattcap.sim.device_model`)."""
+        return {v.key: v for v in device_model(self.station, self.host.settings)}
 
 
 def _charging_needs(e: EVChargingNeedsNotified) -> dict[str, Any]:
@@ -272,7 +254,7 @@ class _ChargePoint201(ChargePoint):
         answer = self._station.composite_answer(evse_id, duration, unit, self._now())
         if not answer.accepted:
             return call_result.GetCompositeSchedule(status="Rejected")
-        schedule = None if answer.schedule is None else composite_payload(answer.schedule)
+        schedule = None if answer.schedule is None else composite_to_wire(answer.schedule, V201)
         return call_result.GetCompositeSchedule(status="Accepted", schedule=schedule)
 
     @on("GetChargingProfiles")
@@ -360,17 +342,15 @@ class _ChargePoint201(ChargePoint):
         results = []
         for item in get_variable_data:
             component, variable = wire(item["component"]), wire(item["variable"])
-            key = (component["name"], variable["name"], variable.get("instance"))
+            key = key_of(component, variable)
             result: dict[str, Any] = {"component": component, "variable": variable}
             attribute = item.get("attribute_type", "Actual")
             if attribute != "Actual":
                 result["attributeStatus"] = "NotSupportedAttributeType"
             elif key in table:
-                result.update(attributeStatus="Accepted", attributeValue=table[key][0])
-            elif any(k[0] == component["name"] for k in table):
-                result["attributeStatus"] = "UnknownVariable"
+                result.update(attributeStatus="Accepted", attributeValue=table[key].value)
             else:
-                result["attributeStatus"] = "UnknownComponent"
+                result["attributeStatus"] = _unknown(key, table)
             results.append(result)
         return call_result.GetVariables(get_variable_result=results)
 
@@ -378,24 +358,43 @@ class _ChargePoint201(ChargePoint):
     def on_set_variables(self, set_variable_data: list[dict], **_: Any) -> Any:
         table = self._adapter.variables()
         settings = self._host.settings
-        fields = {
-            ("SampledDataCtrlr", "TxUpdatedInterval", None): "meter_interval_s",
-            ("OCPPCommCtrlr", "HeartbeatInterval", None): "heartbeat_interval_s",
-        }
         results = []
         for item in set_variable_data:
             component, variable = wire(item["component"]), wire(item["variable"])
-            key = (component["name"], variable["name"], variable.get("instance"))
+            key = key_of(component, variable)
             status = "Rejected"
             if key not in table:
-                status = "UnknownVariable" if any(k[0] == key[0] for k in table) else "UnknownComponent"
-            elif key in fields:
+                status = _unknown(key, table)
+            elif key in _SETTINGS_FIELDS:
                 try:
                     seconds = float(item["attribute_value"])
                 except ValueError:
                     seconds = 0.0
                 if seconds > 0:
-                    setattr(settings, fields[key], seconds)
+                    setattr(settings, _SETTINGS_FIELDS[key], seconds)
                     status = "Accepted"
             results.append({"attributeStatus": status, "component": component, "variable": variable})
         return call_result.SetVariables(set_variable_result=results)
+
+    @on("GetBaseReport")
+    def on_get_base_report(self, request_id: int, report_base: str, **_: Any) -> Any:
+        """Accepted, and the report follows in NotifyReport messages, sent from :meth:`after_get_base_report`
+        (behind this answer, as B07 orders it)."""
+        variables = base_report(self._adapter.variables().values(), report_base)
+        if not variables:
+            return call_result.GetBaseReport(status="EmptyResultSet")
+        now = self._now()
+        self._later = [
+            RawCall(self._station.station_id, now, "NotifyReport", payload)
+            for payload in notify_report_payloads(request_id, now, variables, _NOTIFY_REPORT_CHUNK)
+        ]
+        return call_result.GetBaseReport(status="Accepted")
+
+    @after("GetBaseReport")
+    def after_get_base_report(self, **kwargs: Any) -> None:
+        self._flush()
+
+
+def _unknown(key: VariableKey, table: dict[VariableKey, DeviceVariable]) -> str:
+    """Why ``key`` is not in ``table``: the component exists without that variable, or not at all."""
+    return "UnknownVariable" if any(k[:3] == key[:3] for k in table) else "UnknownComponent"
