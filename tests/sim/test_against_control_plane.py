@@ -284,12 +284,6 @@ async def test_a_station_that_answers_composites_without_a_schedule_is_a_mismatc
     assert result.differences == (Difference(0, LIFECYCLE.verify_duration_s, LIMIT_A, None),)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known disagreement: where nothing limits an EVSE the simulator reports its local limit, the hardware "
-    "maximum (32 A), but the control plane takes only 48 A / 33,120 W (StationConfig's EVerest defaults) or more "
-    "as 'no limit', and no capability it reads tells it the station's own local limit",
-)
 async def test_after_a_clear_a_compliant_station_reports_what_the_engine_expects(plane):
     async with simulated(plane, [station("SIM-CLEAR", V201)]):
         installed = await set_tx_default(plane, "SIM-CLEAR")

@@ -18,6 +18,7 @@ from ocpp.v16 import call as call16
 from ocpp.v201 import call as call201
 
 from wattcap.core.model import OcppVersion
+from wattcap.core.station import DEFAULT_LIMIT_A
 from wattcap.core.timeutil import format_timestamp, parse_timestamp
 from wattcap.ocpp.capabilities import document_v201, station_facts
 from wattcap.sim.clock import AcceleratedClock
@@ -325,7 +326,7 @@ async def test_profiles_survive_a_reset(csms, version):
         assert (await csms.call(SID, clear)).status == "Unknown"
         answer = await csms.call(SID, composite)
         schedule_out = answer.charging_schedule if version is V16 else answer.schedule
-        assert [p["limit"] for p in schedule_out["charging_schedule_period"]] == [32.0]
+        assert [p["limit"] for p in schedule_out["charging_schedule_period"]] == [DEFAULT_LIMIT_A]
 
 
 async def test_1_6_configuration_reports_smart_charging_capabilities(csms):
@@ -437,7 +438,7 @@ async def test_compliant_station_reports_its_composite(csms, version):
             schedule = answer.schedule
         assert answer.status == "Accepted"
         assert schedule["charging_rate_unit"] == "A"
-        assert [p["limit"] for p in schedule["charging_schedule_period"]] == [32.0]
+        assert [p["limit"] for p in schedule["charging_schedule_period"]] == [DEFAULT_LIMIT_A]
 
 
 async def test_whole_amps_personality_overshoots_a_fractional_limit_on_the_wire(csms):

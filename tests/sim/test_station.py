@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from wattcap.core.holdings_clear import ClearChargingProfileRequest
 from wattcap.core.model import OcppVersion
-from wattcap.core.station import CurrentType
+from wattcap.core.station import DEFAULT_LIMIT_A, CurrentType
 from wattcap.sim.ev import EV, EVSpec
 from wattcap.sim.events import (
     AuthorizeRequested,
@@ -227,10 +227,11 @@ def test_dc_station_limits_power():
 
 
 def test_composite_answer_reports_the_local_limit_where_nothing_applies():
+    """An EVerest-family station reports its configured default (48 A unless set), not its 32 A hardware."""
     s = station()
     answer = s.composite_answer(1, 3600, None, T0)
     assert answer.accepted
-    assert [(p.start_period, p.limit) for p in answer.schedule.periods] == [(0, 32.0)]
+    assert [(p.start_period, p.limit) for p in answer.schedule.periods] == [(0, DEFAULT_LIMIT_A)]
     assert not s.composite_answer(7, 3600, None, T0).accepted
 
 

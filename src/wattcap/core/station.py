@@ -12,6 +12,10 @@ from enum import StrEnum
 from wattcap.core.dialects import DEFAULT_DIALECT, Dialect
 from wattcap.core.model import ChargingProfilePurpose, ChargingRateUnit, OcppVersion
 
+# What an OCA-certified stack (EVerest) reports where nothing limits, unless configured otherwise.
+DEFAULT_LIMIT_A = 48.0
+DEFAULT_LIMIT_W = 33_120.0  # 48 A x 230 V x 3 phases
+
 
 class CurrentType(StrEnum):
     AC = "AC"
@@ -51,8 +55,8 @@ class StationConfig:
     current_type: CurrentType = CurrentType.AC
     supply_phases: int = 3
     supply_voltage_v: float = 230.0
-    default_limit_a: float = 48.0
-    default_limit_w: float = 33_120.0
+    default_limit_a: float = DEFAULT_LIMIT_A
+    default_limit_w: float = DEFAULT_LIMIT_W
     default_number_phases: int = 3
     capabilities: StationCapabilities = field(default_factory=StationCapabilities)
     ignored_purposes_offline: tuple[ChargingProfilePurpose, ...] = ()

@@ -1,4 +1,5 @@
-"""What the 1.6 and 2.0.1 message adapters share: timestamps, units, sampled values, Decimal clean-up.
+"""What the 1.6 and 2.0.1 message adapters share: timestamps, units, sampled values, Decimal clean-up, and the
+messages both versions word alike (Heartbeat, SecurityEventNotification).
 
 The adapters are pure: they take the wire payload of one message (camelCase JSON, already schema-checked by
 the ``ocpp`` package) and return :class:`Converted` — the version-neutral events plus warnings about what
@@ -9,16 +10,26 @@ payload that passed the schema, because nothing a charger sends may crash the se
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from wattcap.core.events import Measurand, MeterSample, StationEvent
+from wattcap.core.events import (
+    HeartbeatReceived,
+    Measurand,
+    MeterSample,
+    MeterValuesReceived,
+    SecurityEventNotified,
+    StationEvent,
+)
 from wattcap.core.model import ChargingProfile, ChargingSchedule, OcppVersion
 from wattcap.core.timeutil import TimestampError, has_zone, parse_timestamp
 from wattcap.ocpp.profile_json import ProfileFormatError, profile_from_json
+
+#: One message's wire payload: camelCase JSON as the station sent it.
+Payload = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,31 +136,77 @@ def _decimal(value: Any) -> Decimal | None:
     return None
 
 
-def sample(
-    *,
-    raw_value: Any,
-    measurand: str | None,
-    unit: str | None,
-    multiplier: int,
-    timestamp: datetime,
-    phase: str | None,
-    context: str | None,
-    field: str,
-    notes: Notes,
+#: Reads the unit of one sampled value the way its version writes it: (unit as sent, power of ten), or None
+#: to skip a value that is no number (after noting why). ``(raw sampled value, its path, notes)``.
+UnitReader = Callable[[Mapping[str, Any], str, Notes], tuple[str | None, int] | None]
+
+
+def sampled_values(
+    meter_values: Any, now: datetime, notes: Notes, field: str, unit_of: UnitReader
+) -> list[MeterSample]:
+    """The samples of a ``meterValue`` list, normalised to SI, in order; unreadable values noted and skipped.
+
+    Both versions nest ``sampledValue`` lists with ``value``, ``measurand``, ``phase`` and ``context`` in
+    ``meterValue`` entries with a timestamp; they differ only in how a value states its unit, which is
+    ``unit_of``'s job.
+    """
+    samples: list[MeterSample] = []
+    for i, meter_value in enumerate(meter_values or []):
+        where = f"{field}[{i}]"
+        at = read_time(meter_value.get("timestamp"), f"{where}.timestamp", now, notes)
+        for j, raw in enumerate(meter_value.get("sampledValue") or []):
+            path = f"{where}.sampledValue[{j}]"
+            unit = unit_of(raw, path, notes)
+            if unit is not None:
+                item = _sample(raw, *unit, at, path, notes)
+                if item is not None:
+                    samples.append(item)
+    return samples
+
+
+def _sample(
+    raw: Mapping[str, Any], unit: str | None, multiplier: int, at: datetime, path: str, notes: Notes
 ) -> MeterSample | None:
     """One sampled value normalised to SI (kW → W, kWh → Wh, 10^multiplier applied), or None if unreadable.
 
     Scaling is done in decimal so that "12.345" kWh becomes exactly 12345.0 Wh.
     """
-    name = measurand or Measurand.ENERGY_ACTIVE_IMPORT_REGISTER.value
+    name = raw.get("measurand") or Measurand.ENERGY_ACTIVE_IMPORT_REGISTER.value
+    raw_value = raw.get("value")
     number = _decimal(raw_value)
     if number is None:
-        notes.add(f"{field}: value {raw_value!r} of {name} is not a number; sample skipped")
+        notes.add(f"{path}: value {raw_value!r} of {name} is not a number; sample skipped")
         return None
     unit = unit or default_unit(name) or ""
     si_unit, power = _UNIT_SCALE.get(unit, (unit, 0))
     value = float(number.scaleb(power + multiplier))
-    return MeterSample(timestamp, _measurand(name), value, si_unit, phase, context)
+    return MeterSample(at, _measurand(name), value, si_unit, raw.get("phase"), raw.get("context"))
+
+
+def meter_values_message(
+    station_id: str, payload: Payload, now: datetime, unit_of: UnitReader, evse_id: int, transaction_id: str | None
+) -> Converted:
+    """A MeterValues message: one event, at the time of its first sample (the receive time if it has none)."""
+    notes = Notes()
+    samples = sampled_values(payload.get("meterValue"), now, notes, "meterValue", unit_of)
+    at = samples[0].timestamp if samples else now
+    return notes.result(MeterValuesReceived(station_id, at, evse_id, transaction_id, tuple(samples)))
+
+
+def heartbeat(station_id: str, now: datetime) -> Converted:
+    return Converted((HeartbeatReceived(station_id, now),))
+
+
+def security_event(station_id: str, payload: Payload, now: datetime) -> Converted:
+    """SecurityEventNotification, alike in 2.0.1 and the 1.6 Security Whitepaper extension."""
+    notes = Notes()
+    event = SecurityEventNotified(
+        station_id,
+        read_time(payload.get("timestamp"), "timestamp", now, notes),
+        kind=payload["type"],
+        tech_info=payload.get("techInfo"),
+    )
+    return notes.result(event)
 
 
 def energy_register_wh(samples: Iterable[MeterSample], context: str) -> float | None:

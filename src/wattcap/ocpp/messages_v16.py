@@ -12,23 +12,23 @@ here and nowhere else:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from wattcap.core.events import (
     ConnectorStatusChanged,
-    HeartbeatReceived,
     MeterSample,
     MeterValuesReceived,
-    SecurityEventNotified,
     StationBooted,
     TransactionEnded,
     TransactionStarted,
 )
-from wattcap.ocpp.messages_common import Converted, Notes, read_time, sample
+from wattcap.ocpp import messages_common as common
+from wattcap.ocpp.messages_common import Converted, Notes, Payload, meter_values_message, read_time
 
-Payload = Mapping[str, Any]
+# Worded alike in both versions: one adapter serves both.
+heartbeat = common.heartbeat
+security_event = common.security_event
 
 
 def _connector(connector_id: int) -> tuple[int, int]:
@@ -50,10 +50,6 @@ def boot_notification(station_id: str, payload: Payload, now: datetime) -> Conve
     )
 
 
-def heartbeat(station_id: str, now: datetime) -> Converted:
-    return Converted((HeartbeatReceived(station_id, now),))
-
-
 def status_notification(station_id: str, payload: Payload, now: datetime) -> Converted:
     notes = Notes()
     evse_id, connector_id = _connector(payload["connectorId"])
@@ -69,45 +65,23 @@ def status_notification(station_id: str, payload: Payload, now: datetime) -> Con
     return notes.result(event)
 
 
+def _unit(raw: Payload, path: str, notes: Notes) -> tuple[str | None, int] | None:
+    """A 1.6 sampled value's unit (1.6 has no multiplier), or None for signed data, which is not a number."""
+    if raw.get("format") == "SignedData":
+        notes.add(f"{path}: signed meter data is not interpreted; sample skipped")
+        return None
+    return raw.get("unit"), 0
+
+
 def sampled_values(meter_values: Any, now: datetime, notes: Notes, field: str = "meterValue") -> list[MeterSample]:
     """The samples of a 1.6 ``meterValue`` list (MeterValues and StopTransaction.transactionData)."""
-    samples: list[MeterSample] = []
-    for i, meter_value in enumerate(meter_values or []):
-        where = f"{field}[{i}]"
-        at = read_time(meter_value.get("timestamp"), f"{where}.timestamp", now, notes)
-        for j, raw in enumerate(meter_value.get("sampledValue") or []):
-            path = f"{where}.sampledValue[{j}]"
-            if raw.get("format") == "SignedData":
-                notes.add(f"{path}: signed meter data is not interpreted; sample skipped")
-                continue
-            item = sample(
-                raw_value=raw.get("value"),
-                measurand=raw.get("measurand"),
-                unit=raw.get("unit"),
-                multiplier=0,
-                timestamp=at,
-                phase=raw.get("phase"),
-                context=raw.get("context"),
-                field=path,
-                notes=notes,
-            )
-            if item is not None:
-                samples.append(item)
-    return samples
+    return common.sampled_values(meter_values, now, notes, field, _unit)
 
 
 def meter_values(station_id: str, payload: Payload, now: datetime) -> Converted:
-    notes = Notes()
-    samples = sampled_values(payload.get("meterValue"), now, notes)
     transaction_id = payload.get("transactionId")
-    event = MeterValuesReceived(
-        station_id,
-        samples[0].timestamp if samples else now,
-        evse_id=payload["connectorId"],
-        transaction_id=None if transaction_id is None else str(transaction_id),
-        samples=tuple(samples),
-    )
-    return notes.result(event)
+    transaction = None if transaction_id is None else str(transaction_id)
+    return meter_values_message(station_id, payload, now, _unit, payload["connectorId"], transaction)
 
 
 def start_transaction(station_id: str, payload: Payload, transaction_id: int, now: datetime) -> Converted:
@@ -148,15 +122,3 @@ def stop_transaction(station_id: str, payload: Payload, evse_id: int | None, now
         )
     )
     return notes.result(*events)
-
-
-def security_event(station_id: str, payload: Payload, now: datetime) -> Converted:
-    """SecurityEventNotification (1.6 Security Whitepaper extension)."""
-    notes = Notes()
-    event = SecurityEventNotified(
-        station_id,
-        read_time(payload.get("timestamp"), "timestamp", now, notes),
-        kind=payload["type"],
-        tech_info=payload.get("techInfo"),
-    )
-    return notes.result(event)

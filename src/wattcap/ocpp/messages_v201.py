@@ -8,7 +8,6 @@ EVSE it remembered for the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,29 +19,32 @@ from wattcap.core.events import (
     DeviceReportReceived,
     EVChargingNeedsNotified,
     EVChargingScheduleNotified,
-    HeartbeatReceived,
     MeterSample,
     MeterValuesReceived,
-    SecurityEventNotified,
     StationBooted,
     StationEvent,
     TransactionEnded,
     TransactionStarted,
 )
 from wattcap.core.model import OcppVersion
+from wattcap.ocpp import messages_common as common
 from wattcap.ocpp.messages_common import (
     Converted,
     Notes,
+    Payload,
     energy_register_wh,
     evse_of,
+    meter_values_message,
     profiles_from_json,
     read_time,
-    sample,
     schedules_from_json,
 )
 
-Payload = Mapping[str, Any]
 V201 = OcppVersion.V201
+
+# Worded alike in both versions: one adapter serves both.
+heartbeat = common.heartbeat
+security_event = common.security_event
 
 
 def boot_notification(station_id: str, payload: Payload, now: datetime) -> Converted:
@@ -60,10 +62,6 @@ def boot_notification(station_id: str, payload: Payload, now: datetime) -> Conve
     )
 
 
-def heartbeat(station_id: str, now: datetime) -> Converted:
-    return Converted((HeartbeatReceived(station_id, now),))
-
-
 def status_notification(station_id: str, payload: Payload, now: datetime) -> Converted:
     notes = Notes()
     event = ConnectorStatusChanged(
@@ -76,41 +74,19 @@ def status_notification(station_id: str, payload: Payload, now: datetime) -> Con
     return notes.result(event)
 
 
+def _unit(raw: Payload, path: str, notes: Notes) -> tuple[str | None, int]:
+    """A 2.0.1 sampled value's ``unitOfMeasure``: its unit and power-of-ten multiplier."""
+    unit_of_measure = raw.get("unitOfMeasure") or {}
+    return unit_of_measure.get("unit"), int(unit_of_measure.get("multiplier", 0))
+
+
 def sampled_values(meter_values: Any, now: datetime, notes: Notes, field: str = "meterValue") -> list[MeterSample]:
     """The samples of a 2.0.1 ``meterValue`` list (MeterValues and TransactionEvent)."""
-    samples: list[MeterSample] = []
-    for i, meter_value in enumerate(meter_values or []):
-        where = f"{field}[{i}]"
-        at = read_time(meter_value.get("timestamp"), f"{where}.timestamp", now, notes)
-        for j, raw in enumerate(meter_value.get("sampledValue") or []):
-            unit_of_measure = raw.get("unitOfMeasure") or {}
-            item = sample(
-                raw_value=raw.get("value"),
-                measurand=raw.get("measurand"),
-                unit=unit_of_measure.get("unit"),
-                multiplier=int(unit_of_measure.get("multiplier", 0)),
-                timestamp=at,
-                phase=raw.get("phase"),
-                context=raw.get("context"),
-                field=f"{where}.sampledValue[{j}]",
-                notes=notes,
-            )
-            if item is not None:
-                samples.append(item)
-    return samples
+    return common.sampled_values(meter_values, now, notes, field, _unit)
 
 
 def meter_values(station_id: str, payload: Payload, now: datetime) -> Converted:
-    notes = Notes()
-    samples = sampled_values(payload.get("meterValue"), now, notes)
-    event = MeterValuesReceived(
-        station_id,
-        samples[0].timestamp if samples else now,
-        evse_id=payload["evseId"],
-        transaction_id=None,
-        samples=tuple(samples),
-    )
-    return notes.result(event)
+    return meter_values_message(station_id, payload, now, _unit, payload["evseId"], None)
 
 
 def transaction_event(station_id: str, payload: Payload, known_evse: int | None, now: datetime) -> Converted:
@@ -254,16 +230,5 @@ def notify_ev_charging_schedule(station_id: str, payload: Payload, now: datetime
         evse_id=payload["evseId"],
         time_base=read_time(payload["timeBase"], "timeBase", now, notes),
         schedule=schedules[0] if schedules else None,
-    )
-    return notes.result(event)
-
-
-def security_event(station_id: str, payload: Payload, now: datetime) -> Converted:
-    notes = Notes()
-    event = SecurityEventNotified(
-        station_id,
-        read_time(payload["timestamp"], "timestamp", now, notes),
-        kind=payload["type"],
-        tech_info=payload.get("techInfo"),
     )
     return notes.result(event)

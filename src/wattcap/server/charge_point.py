@@ -14,7 +14,10 @@ mixin adds what the server needs around that:
   and they are noted so the registry can tell a station's CALLERROR from our own invalid request;
 * follow-up work (calls to the station after a BootNotification) runs in tracked tasks *after* the answer
   was sent — awaiting a call inside a handler would deadlock, since the package handles one message at a
-  time.
+  time;
+* what a handler does for a message both versions word alike (BootNotification, Heartbeat, the status reports
+  wattcap only logs, …) is written once here. The version classes keep their ``@on`` routing, and each such
+  handler is one line naming the version's adapter and answer type — the only things that differ.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from wattcap.core.model import OcppVersion
-from wattcap.ocpp.messages_common import Converted
+from wattcap.core.timeutil import format_timestamp
+from wattcap.ocpp.messages_common import Converted, Payload, heartbeat
 from wattcap.ocpp.rpc import CALL, CALL_ERROR, Frame, FrameProblem, call_error_frame, parse_frame
 from wattcap.server.backend import Registration, StationBackend
 from wattcap.server.connection import ConnectionClosed, WebSocketConnection
@@ -49,6 +53,11 @@ class InboundCall:
 
 
 _current_call: contextvars.ContextVar[InboundCall] = contextvars.ContextVar("wattcap_inbound_call")
+
+#: A version's answer to a call (an ``ocpp.v16`` / ``ocpp.v201`` ``call_result`` dataclass).
+Result = TypeVar("Result")
+#: A pure message adapter of :mod:`wattcap.ocpp` (``messages_v16.status_notification``, …).
+Adapter = Callable[[str, Payload, datetime], Converted]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +198,41 @@ class StationChargePoint:
             self.log.warning("ocpp.payload.warning", message_id=self.message_id(), warning=warning)
         for event in converted.events:
             await self.backend.record(event)
+
+    # -- handler bodies both versions share -------------------------------------------------------------
+
+    async def answer_boot(self, adapter: Adapter, result: Callable[..., Result]) -> Result:
+        """BootNotification: record the boot; answer the time, the heartbeat interval and Accepted / Pending."""
+        await self.record(adapter(self.id, self.payload(), self.now()))
+        return result(
+            current_time=format_timestamp(self.now()),
+            interval=self.settings.heartbeat_interval_s,
+            status=await self.boot_status(),
+        )
+
+    async def answer_heartbeat(self, result: Callable[..., Result]) -> Result:
+        await self.record(heartbeat(self.id, self.now()))
+        return result(current_time=format_timestamp(self.now()))
+
+    async def answer_recorded(self, adapter: Adapter, result: Result) -> Result:
+        """Record what ``adapter`` reads from the call being handled; the answer does not depend on it."""
+        await self.record(adapter(self.id, self.payload(), self.now()))
+        return result
+
+    def answer_logged(self, event: str, result: Result) -> Result:
+        """A progress report wattcap does not act on (firmware, diagnostics, log upload): logged, not recorded."""
+        self.log.info(event, message_id=self.message_id(), status=self.payload().get("status"))
+        return result
+
+    def answer_data_transfer(self, result: Callable[..., Result]) -> Result:
+        """DataTransfer: wattcap implements no vendor extension, so every vendor is unknown to it."""
+        self.log.info("ocpp.data_transfer", message_id=self.message_id(), vendor_id=self.payload().get("vendorId"))
+        return result(status="UnknownVendorId")
+
+    async def authorized(self, token: str) -> dict[str, str]:
+        """The IdTagInfo (1.6) / IdTokenInfo (2.0.1) for ``token``: both versions answer Accepted or Invalid."""
+        accepted = await self.backend.authorize(self.id, token)
+        return {"status": "Accepted" if accepted else "Invalid"}
 
     # -- outbound support (used by the registry) --------------------------------------------------------
 

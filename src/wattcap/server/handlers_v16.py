@@ -2,6 +2,8 @@
 
 Each handler reads the wire payload, turns it into events with :mod:`wattcap.ocpp.messages_v16`, records
 them, and answers. Answers carry UTC timestamps with ``Z``. No handler awaits a call to the station.
+Messages 2.0.1 words alike are handled by the shared bodies of :class:`StationChargePoint`; this class routes
+to them with the 1.6 adapter and answer type.
 """
 
 from __future__ import annotations
@@ -13,13 +15,8 @@ from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
 
 from wattcap.core.model import OcppVersion
-from wattcap.core.timeutil import format_timestamp
 from wattcap.ocpp import messages_v16 as messages
 from wattcap.server.charge_point import StationChargePoint
-
-
-def _id_tag_info(accepted: bool) -> dict[str, str]:
-    return {"status": "Accepted" if accepted else "Invalid"}
 
 
 class V16ChargePoint(StationChargePoint, ChargePoint):
@@ -28,12 +25,7 @@ class V16ChargePoint(StationChargePoint, ChargePoint):
 
     @on(Action.boot_notification)
     async def on_boot_notification(self, **_: Any) -> call_result.BootNotification:
-        await self.record(messages.boot_notification(self.id, self.payload(), self.now()))
-        return call_result.BootNotification(
-            current_time=format_timestamp(self.now()),
-            interval=self.settings.heartbeat_interval_s,
-            status=await self.boot_status(),
-        )
+        return await self.answer_boot(messages.boot_notification, call_result.BootNotification)
 
     @after(Action.boot_notification)
     def after_boot_notification(self, **_: Any) -> None:
@@ -41,23 +33,20 @@ class V16ChargePoint(StationChargePoint, ChargePoint):
 
     @on(Action.heartbeat)
     async def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
-        await self.record(messages.heartbeat(self.id, self.now()))
-        return call_result.Heartbeat(current_time=format_timestamp(self.now()))
+        return await self.answer_heartbeat(call_result.Heartbeat)
 
     @on(Action.status_notification)
     async def on_status_notification(self, **_: Any) -> call_result.StatusNotification:
-        await self.record(messages.status_notification(self.id, self.payload(), self.now()))
-        return call_result.StatusNotification()
+        return await self.answer_recorded(messages.status_notification, call_result.StatusNotification())
 
     @on(Action.authorize)
     async def on_authorize(self, **_: Any) -> call_result.Authorize:
-        accepted = await self.backend.authorize(self.id, self.payload()["idTag"])
-        return call_result.Authorize(id_tag_info=_id_tag_info(accepted))
+        return call_result.Authorize(id_tag_info=await self.authorized(self.payload()["idTag"]))
 
     @on(Action.start_transaction)
     async def on_start_transaction(self, **_: Any) -> call_result.StartTransaction:
         payload = self.payload()
-        accepted = await self.backend.authorize(self.id, payload["idTag"])
+        id_tag_info = await self.authorized(payload["idTag"])
         # 1.6: the central system assigns the id, and does so even when the idTag is not accepted (the
         # charge point then stops the transaction itself, and still reports it). A start recorded before
         # (its answer was lost, e.g. to a restart of wattcap, and the charger resends it) keeps its id.
@@ -69,7 +58,7 @@ class V16ChargePoint(StationChargePoint, ChargePoint):
             transaction_id = await self.backend.next_transaction_id()
         self.memory.transaction_evse[str(transaction_id)] = payload["connectorId"]
         await self.record(messages.start_transaction(self.id, payload, transaction_id, self.now()))
-        return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info=_id_tag_info(accepted))
+        return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info=id_tag_info)
 
     @on(Action.stop_transaction)
     async def on_stop_transaction(self, **_: Any) -> call_result.StopTransaction:
@@ -81,39 +70,32 @@ class V16ChargePoint(StationChargePoint, ChargePoint):
         id_tag = payload.get("idTag")
         if id_tag is None:
             return call_result.StopTransaction()
-        return call_result.StopTransaction(id_tag_info=_id_tag_info(await self.backend.authorize(self.id, id_tag)))
+        return call_result.StopTransaction(id_tag_info=await self.authorized(id_tag))
 
     @on(Action.meter_values)
     async def on_meter_values(self, **_: Any) -> call_result.MeterValues:
-        await self.record(messages.meter_values(self.id, self.payload(), self.now()))
-        return call_result.MeterValues()
+        return await self.answer_recorded(messages.meter_values, call_result.MeterValues())
 
     @on(Action.security_event_notification)
     async def on_security_event_notification(self, **_: Any) -> call_result.SecurityEventNotification:
-        await self.record(messages.security_event(self.id, self.payload(), self.now()))
-        return call_result.SecurityEventNotification()
+        return await self.answer_recorded(messages.security_event, call_result.SecurityEventNotification())
 
     @on(Action.data_transfer)
     async def on_data_transfer(self, **_: Any) -> call_result.DataTransfer:
-        self.log.info("ocpp.data_transfer", message_id=self.message_id(), vendor_id=self.payload().get("vendorId"))
-        return call_result.DataTransfer(status="UnknownVendorId")
+        return self.answer_data_transfer(call_result.DataTransfer)
 
     @on(Action.firmware_status_notification)
     async def on_firmware_status_notification(self, **_: Any) -> call_result.FirmwareStatusNotification:
-        self.log.info("ocpp.firmware_status", message_id=self.message_id(), status=self.payload().get("status"))
-        return call_result.FirmwareStatusNotification()
+        return self.answer_logged("ocpp.firmware_status", call_result.FirmwareStatusNotification())
 
     @on(Action.diagnostics_status_notification)
     async def on_diagnostics_status_notification(self, **_: Any) -> call_result.DiagnosticsStatusNotification:
-        self.log.info("ocpp.diagnostics_status", message_id=self.message_id(), status=self.payload().get("status"))
-        return call_result.DiagnosticsStatusNotification()
+        return self.answer_logged("ocpp.diagnostics_status", call_result.DiagnosticsStatusNotification())
 
     @on(Action.signed_firmware_status_notification)
     async def on_signed_firmware_status_notification(self, **_: Any) -> call_result.SignedFirmwareStatusNotification:
-        self.log.info("ocpp.firmware_status", message_id=self.message_id(), status=self.payload().get("status"))
-        return call_result.SignedFirmwareStatusNotification()
+        return self.answer_logged("ocpp.firmware_status", call_result.SignedFirmwareStatusNotification())
 
     @on(Action.log_status_notification)
     async def on_log_status_notification(self, **_: Any) -> call_result.LogStatusNotification:
-        self.log.info("ocpp.log_status", message_id=self.message_id(), status=self.payload().get("status"))
-        return call_result.LogStatusNotification()
+        return self.answer_logged("ocpp.log_status", call_result.LogStatusNotification())

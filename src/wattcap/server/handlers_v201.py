@@ -2,6 +2,8 @@
 
 Each handler reads the wire payload, turns it into events with :mod:`wattcap.ocpp.messages_v201`, records
 them, and answers. Answers carry UTC timestamps with ``Z``. No handler awaits a call to the station.
+Messages 1.6 words alike are handled by the shared bodies of :class:`StationChargePoint`; this class routes
+to them with the 2.0.1 adapter and answer type.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from ocpp.v201 import ChargePoint, call_result
 from ocpp.v201.enums import Action
 
 from wattcap.core.model import OcppVersion
-from wattcap.core.timeutil import format_timestamp
 from wattcap.ocpp import messages_v201 as messages
 from wattcap.server.charge_point import StationChargePoint
 
@@ -26,17 +27,11 @@ class V201ChargePoint(StationChargePoint, ChargePoint):
         # A token of type NoAuthorization carries no identity to check: the station needs no authorization.
         if id_token.get("type") == "NoAuthorization":
             return {"status": "Accepted"}
-        accepted = await self.backend.authorize(self.id, id_token["idToken"])
-        return {"status": "Accepted" if accepted else "Invalid"}
+        return await self.authorized(id_token["idToken"])
 
     @on(Action.boot_notification)
     async def on_boot_notification(self, **_: Any) -> call_result.BootNotification:
-        await self.record(messages.boot_notification(self.id, self.payload(), self.now()))
-        return call_result.BootNotification(
-            current_time=format_timestamp(self.now()),
-            interval=self.settings.heartbeat_interval_s,
-            status=await self.boot_status(),
-        )
+        return await self.answer_boot(messages.boot_notification, call_result.BootNotification)
 
     @after(Action.boot_notification)
     def after_boot_notification(self, **_: Any) -> None:
@@ -44,13 +39,11 @@ class V201ChargePoint(StationChargePoint, ChargePoint):
 
     @on(Action.heartbeat)
     async def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
-        await self.record(messages.heartbeat(self.id, self.now()))
-        return call_result.Heartbeat(current_time=format_timestamp(self.now()))
+        return await self.answer_heartbeat(call_result.Heartbeat)
 
     @on(Action.status_notification)
     async def on_status_notification(self, **_: Any) -> call_result.StatusNotification:
-        await self.record(messages.status_notification(self.id, self.payload(), self.now()))
-        return call_result.StatusNotification()
+        return await self.answer_recorded(messages.status_notification, call_result.StatusNotification())
 
     @on(Action.authorize)
     async def on_authorize(self, **_: Any) -> call_result.Authorize:
@@ -76,56 +69,47 @@ class V201ChargePoint(StationChargePoint, ChargePoint):
 
     @on(Action.meter_values)
     async def on_meter_values(self, **_: Any) -> call_result.MeterValues:
-        await self.record(messages.meter_values(self.id, self.payload(), self.now()))
-        return call_result.MeterValues()
+        return await self.answer_recorded(messages.meter_values, call_result.MeterValues())
 
     @on(Action.notify_charging_limit)
     async def on_notify_charging_limit(self, **_: Any) -> call_result.NotifyChargingLimit:
-        await self.record(messages.notify_charging_limit(self.id, self.payload(), self.now()))
-        return call_result.NotifyChargingLimit()
+        return await self.answer_recorded(messages.notify_charging_limit, call_result.NotifyChargingLimit())
 
     @on(Action.cleared_charging_limit)
     async def on_cleared_charging_limit(self, **_: Any) -> call_result.ClearedChargingLimit:
-        await self.record(messages.cleared_charging_limit(self.id, self.payload(), self.now()))
-        return call_result.ClearedChargingLimit()
+        return await self.answer_recorded(messages.cleared_charging_limit, call_result.ClearedChargingLimit())
 
     @on(Action.report_charging_profiles)
     async def on_report_charging_profiles(self, **_: Any) -> call_result.ReportChargingProfiles:
-        await self.record(messages.report_charging_profiles(self.id, self.payload(), self.now()))
-        return call_result.ReportChargingProfiles()
+        return await self.answer_recorded(messages.report_charging_profiles, call_result.ReportChargingProfiles())
 
     @on(Action.notify_report)
     async def on_notify_report(self, **_: Any) -> call_result.NotifyReport:
-        await self.record(messages.notify_report(self.id, self.payload(), self.now()))
-        return call_result.NotifyReport()
+        return await self.answer_recorded(messages.notify_report, call_result.NotifyReport())
 
     @on(Action.notify_ev_charging_needs)
     async def on_notify_ev_charging_needs(self, **_: Any) -> call_result.NotifyEVChargingNeeds:
-        await self.record(messages.notify_ev_charging_needs(self.id, self.payload(), self.now()))
         # No planner yet: accept, as the brief for this stage asks (K15 "Processing" would promise less).
-        return call_result.NotifyEVChargingNeeds(status="Accepted")
+        answer = call_result.NotifyEVChargingNeeds(status="Accepted")
+        return await self.answer_recorded(messages.notify_ev_charging_needs, answer)
 
     @on(Action.notify_ev_charging_schedule)
     async def on_notify_ev_charging_schedule(self, **_: Any) -> call_result.NotifyEVChargingSchedule:
-        await self.record(messages.notify_ev_charging_schedule(self.id, self.payload(), self.now()))
-        return call_result.NotifyEVChargingSchedule(status="Accepted")
+        answer = call_result.NotifyEVChargingSchedule(status="Accepted")
+        return await self.answer_recorded(messages.notify_ev_charging_schedule, answer)
 
     @on(Action.security_event_notification)
     async def on_security_event_notification(self, **_: Any) -> call_result.SecurityEventNotification:
-        await self.record(messages.security_event(self.id, self.payload(), self.now()))
-        return call_result.SecurityEventNotification()
+        return await self.answer_recorded(messages.security_event, call_result.SecurityEventNotification())
 
     @on(Action.data_transfer)
     async def on_data_transfer(self, **_: Any) -> call_result.DataTransfer:
-        self.log.info("ocpp.data_transfer", message_id=self.message_id(), vendor_id=self.payload().get("vendorId"))
-        return call_result.DataTransfer(status="UnknownVendorId")
+        return self.answer_data_transfer(call_result.DataTransfer)
 
     @on(Action.firmware_status_notification)
     async def on_firmware_status_notification(self, **_: Any) -> call_result.FirmwareStatusNotification:
-        self.log.info("ocpp.firmware_status", message_id=self.message_id(), status=self.payload().get("status"))
-        return call_result.FirmwareStatusNotification()
+        return self.answer_logged("ocpp.firmware_status", call_result.FirmwareStatusNotification())
 
     @on(Action.log_status_notification)
     async def on_log_status_notification(self, **_: Any) -> call_result.LogStatusNotification:
-        self.log.info("ocpp.log_status", message_id=self.message_id(), status=self.payload().get("status"))
-        return call_result.LogStatusNotification()
+        return self.answer_logged("ocpp.log_status", call_result.LogStatusNotification())

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from wattcap.core.model import ChargingProfilePurpose, ChargingRateUnit, OcppVersion
-from wattcap.core.station import CurrentType, StationCapabilities, StationConfig
+from wattcap.core.station import DEFAULT_LIMIT_A, DEFAULT_LIMIT_W, CurrentType, StationCapabilities, StationConfig
 from wattcap.sim.personalities import DEFAULT_PERSONALITY, Personality
 
 A, W = ChargingRateUnit.A, ChargingRateUnit.W
@@ -96,9 +96,10 @@ class StationSpec:
             current_type=self.current_type,
             supply_phases=self.phases if ac else 1,
             supply_voltage_v=self.voltage_v,
-            default_limit_a=personality.reported_default_limit_a
-            or max((e.max_current_a if ac else e.max_power_w / self.voltage_v) for e in self.evses),
-            default_limit_w=personality.reported_default_limit_w or max(self.hardware_power_w(e) for e in self.evses),
+            # Where nothing limits, an EVerest-family station reports its configured default (48 A / 33 120 W
+            # unless set), not its hardware maximum; the hardware still caps what it draws.
+            default_limit_a=personality.reported_default_limit_a or DEFAULT_LIMIT_A,
+            default_limit_w=personality.reported_default_limit_w or DEFAULT_LIMIT_W,
             default_number_phases=self.phases if ac else 1,
             capabilities=self.reported_capabilities(),
             ignored_purposes_offline=tuple(ChargingProfilePurpose) if personality.forgets_profiles_offline else (),

@@ -1,11 +1,12 @@
 """The two ways in: a profile as wire JSON, or as the version-neutral model. Both return findings, never raise.
 
-Both run the same two passes. The schema pass judges JSON shape against the version's official schema (for a
-model, the JSON it would be written as). The rule pass runs the full table of :mod:`.table` selected for the
-version and message: the wire rules of this package and the core's semantic rules, in checking order, with the
-core's rule runner (the semantic part alone is ``wattcap.core.validation.validate_profile_semantics``). Where
-the schema pass already reported an error at a path, the rule pass does not repeat it there: one wrong value
-gets one explanation.
+Both run the same two passes, on the core's one validation path (``validate_with``); they differ only in how
+they read what they are given (:func:`_read_model`, :func:`_read_json`). The schema pass judges JSON shape
+against the version's official schema (for a model, the JSON it would be written as). The rule pass runs the
+full table of :mod:`.table` selected for the version and message: the wire rules of this package and the core's
+semantic rules, in checking order (the semantic part alone is
+``wattcap.core.validation.validate_profile_semantics``). Where the schema pass already reported an error at a
+path, the rule pass does not repeat it there: one wrong value gets one explanation.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from typing import Any
 from wattcap.core.model import ChargingProfile, InstalledProfile, OcppVersion, Transaction
 from wattcap.core.station import StationConfig
 from wattcap.core.validation.findings import Finding, has_errors
-from wattcap.core.validation.request import ProfileRequest, RequestContext, VersionFacts
+from wattcap.core.validation.request import RequestContext, VersionFacts
 from wattcap.core.validation.rule import Hit
-from wattcap.core.validation.semantic import build_request, run_rules, version_facts
+from wattcap.core.validation.semantic import Read, validate_with
 from wattcap.ocpp.profile_json import profile_from_json, profile_to_json
 from wattcap.ocpp.validation.schema import TYPE_RULE, VALUE_RULE, schema_hits
 from wattcap.ocpp.validation.table import SCHEMA_RULES, rules_for
@@ -41,8 +42,10 @@ def _schema_pass(data: Any, facts: VersionFacts, context: RequestContext) -> lis
     ]
 
 
-def _rule_pass(req: ProfileRequest, earlier: list[Finding]) -> list[Finding]:
-    return run_rules(req, rules_for(req.facts.version, req.context), earlier)
+def _unreadable(exc: Exception, facts: VersionFacts) -> Finding:
+    """Why the profile codec stopped, at the path it names (if it names one)."""
+    hit = Hit(getattr(exc, "path", ""), getattr(exc, "message", str(exc)))
+    return _schema_finding(VALUE_RULE, hit, facts)
 
 
 def _evse_id_finding(evse_id: Any, facts: VersionFacts) -> Finding | None:
@@ -50,6 +53,38 @@ def _evse_id_finding(evse_id: Any, facts: VersionFacts) -> Finding | None:
         return None
     hit = Hit(facts.evse_field, f"expected an integer {facts.evse_field}, got {evse_id!r}")
     return _schema_finding(TYPE_RULE, hit, facts)
+
+
+def _read_model(profile: Any, evse_id: Any, facts: VersionFacts, context: RequestContext) -> Read:
+    """The wire pass for a model: its type and the evse id, then the JSON it would be written as, against the
+    schema. A model the codec cannot write is still checked by the rules."""
+    if not isinstance(profile, ChargingProfile):
+        hit = Hit("", f"expected a ChargingProfile, got {type(profile).__name__}")
+        return None, [_schema_finding(TYPE_RULE, hit, facts)]
+    bad_evse = _evse_id_finding(evse_id, facts)
+    if bad_evse is not None:
+        return None, [bad_evse]
+    try:
+        wire = profile_to_json(profile, facts.version)
+    except _UNREADABLE as exc:
+        return profile, [_unreadable(exc, facts)]
+    return profile, _schema_pass(wire, facts, context)
+
+
+def _read_json(data: Any, evse_id: Any, facts: VersionFacts, context: RequestContext) -> Read:
+    """The wire pass for wire JSON: the schema, the evse id, then the profile read from it, when it can be read."""
+    findings = _schema_pass(data, facts, context)
+    bad_evse = _evse_id_finding(evse_id, facts)
+    if bad_evse is not None:
+        return None, [bad_evse, *findings]
+    try:
+        profile = profile_from_json(data, facts.version)
+    except _UNREADABLE as exc:
+        if not has_errors(findings):
+            # The schema saw nothing wrong, yet the profile cannot be read: report why the reader stopped.
+            findings.append(_unreadable(exc, facts))
+        return None, findings
+    return profile, findings
 
 
 def validate_profile(
@@ -75,33 +110,9 @@ def validate_profile(
     An empty list, or only warnings, means the profile can be sent. Raises ValueError only for an unknown
     ``version`` or ``context``, which are the caller's configuration, not input.
     """
-    facts = version_facts(version)
-    context = RequestContext(context)
-    if not isinstance(profile, ChargingProfile):
-        hit = Hit("", f"expected a ChargingProfile, got {type(profile).__name__}")
-        return [_schema_finding(TYPE_RULE, hit, facts)]
-    bad_evse = _evse_id_finding(evse_id, facts)
-    if bad_evse is not None:
-        return [bad_evse]
-    try:
-        wire = profile_to_json(profile, facts.version)
-    except _UNREADABLE as exc:
-        path = getattr(exc, "path", "")
-        earlier = [_schema_finding(VALUE_RULE, Hit(path, getattr(exc, "message", str(exc))), facts)]
-    else:
-        earlier = _schema_pass(wire, facts, context)
-    req = build_request(
-        profile,
-        facts,
-        evse_id=evse_id,
-        station=station,
-        installed=installed,
-        transactions=transactions,
-        context=context,
-        now=now,
-        iso15118=iso15118,
+    return validate_with(
+        _read_model, rules_for, profile, version, evse_id, station, installed, transactions, context, now, iso15118
     )
-    return _rule_pass(req, earlier)
 
 
 def validate_profile_json(
@@ -123,29 +134,6 @@ def validate_profile_json(
     floats are judged on their shortest representation, which gives the same answer for any value a JSON
     encoder wrote. When the JSON can be read, the profile's rules are checked too.
     """
-    facts = version_facts(version)
-    context = RequestContext(context)
-    findings = _schema_pass(data, facts, context)
-    bad_evse = _evse_id_finding(evse_id, facts)
-    if bad_evse is not None:
-        return [bad_evse, *findings]
-    try:
-        profile = profile_from_json(data, facts.version)
-    except _UNREADABLE as exc:
-        if not has_errors(findings):
-            # The schema saw nothing wrong, yet the profile cannot be read: report why the reader stopped.
-            hit = Hit(getattr(exc, "path", ""), getattr(exc, "message", str(exc)))
-            findings.append(_schema_finding(VALUE_RULE, hit, facts))
-        return findings
-    req = build_request(
-        profile,
-        facts,
-        evse_id=evse_id,
-        station=station,
-        installed=installed,
-        transactions=transactions,
-        context=context,
-        now=now,
-        iso15118=iso15118,
+    return validate_with(
+        _read_json, rules_for, data, version, evse_id, station, installed, transactions, context, now, iso15118
     )
-    return _rule_pass(req, findings)
