@@ -8,23 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from wattcap.core.model import OcppVersion
-from wattcap.server.app import create_app, uvicorn_config
+from wattcap.server.app import create_app
 from wattcap.server.backend import InMemoryBackend
 from wattcap.server.settings import Settings
 from wattcap.server.stations import StationRegistry
 
 from .chargers import CHARGERS, Charger16, Charger201
+from .serving import serving
 from .store_support import database_url, pg_databases  # noqa: F401  (fixtures of the specs on the real store)
 
 PASSWORDS = {"CP16": "password-of-cp16-0001", "CP201": "password-of-cp201-001", "CP16B": "password-of-cp16b-001"}
@@ -54,28 +53,9 @@ async def running_server(
     backend = backend or InMemoryBackend(PASSWORDS, TOKENS)
     registry = StationRegistry()
     app = create_app(settings, backend, registry=registry, **app_options)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn_config(app, settings, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
+    async with serving(app, settings, TIMEOUT) as served:
         scheme = "wss" if settings.tls else "ws"
-        yield Running(f"{scheme}://127.0.0.1:{port}", settings, backend, registry)
-    finally:
-        server.should_exit = True
-        try:
-            await asyncio.wait_for(task, TIMEOUT)
-        except TimeoutError:
-            server.force_exit = True
-            task.cancel()
-        sock.close()
+        yield Running(f"{scheme}://127.0.0.1:{served.port}", settings, backend, registry)
 
 
 @pytest.fixture

@@ -11,21 +11,21 @@ the server is unreachable the PostgreSQL half is skipped with the reason.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
 
 from store.conftest import PG_ADMIN_URL, PostgresServer
-from wattcap.server.app import create_app, uvicorn_config
+from wattcap.server.app import create_app
 from wattcap.server.backend_store import StoreBackend
 from wattcap.server.settings import Settings
 from wattcap.server.stations import StationRegistry
 from wattcap.store import Repository
+
+from .serving import Serving, serving
 
 TIMEOUT = 10.0
 
@@ -66,25 +66,11 @@ class StoreServer:
     settings: Settings
     backend: StoreBackend
     registry: StationRegistry
-    server: uvicorn.Server = field(repr=False)
-    task: asyncio.Task = field(repr=False)
-    crashed: bool = False
+    serving: Serving = field(repr=False)
 
     async def crash(self) -> None:
-        """Stop as a killed process would: stop listening, drop every TCP connection without a WebSocket close
-        frame, abandon the requests being handled. Nothing runs uvicorn's graceful shutdown."""
-        self.crashed = True
-        self.task.cancel()
-        with suppress(asyncio.CancelledError):
-            await self.task
-        for listener in getattr(self.server, "servers", []):
-            listener.close()
-        for connection in list(self.server.server_state.connections):
-            connection.transport.abort()
-        handlers = list(self.server.server_state.tasks)
-        for task in handlers:
-            task.cancel()
-        await asyncio.gather(*handlers, return_exceptions=True)
+        """Stop as a killed process would (:meth:`Serving.crash`): no graceful shutdown, no close frames."""
+        await self.serving.crash()
 
 
 @asynccontextmanager
@@ -94,27 +80,8 @@ async def store_server(database_url: str, settings: Settings | None = None) -> A
     backend = StoreBackend(repository, accept_unknown_tokens=settings.accept_unknown_tokens)
     registry = StationRegistry()
     app = create_app(settings, backend, registry=registry)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn_config(app, settings, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    running = StoreServer(f"ws://127.0.0.1:{port}", settings, backend, registry, server, task)
     try:
-        async with asyncio.timeout(TIMEOUT):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
-        yield running
+        async with serving(app, settings, TIMEOUT) as served:
+            yield StoreServer(f"ws://127.0.0.1:{served.port}", settings, backend, registry, served)
     finally:
-        if not running.crashed:
-            server.should_exit = True
-            try:
-                await asyncio.wait_for(task, TIMEOUT)
-            except TimeoutError:
-                server.force_exit = True
-                task.cancel()
-        sock.close()
         await repository.close()

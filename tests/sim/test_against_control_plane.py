@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
+from server.serving import serving
+from server.store_support import eventually as _eventually
 from wattcap.core.model import (
     ChargingProfile,
     ChargingProfileKind,
@@ -37,7 +37,7 @@ from wattcap.core.model import (
     OcppVersion,
 )
 from wattcap.core.verification import Difference, Verdict
-from wattcap.server.app import create_app, uvicorn_config
+from wattcap.server.app import create_app
 from wattcap.server.backend_store import StoreBackend
 from wattcap.server.capabilities import CapabilityReader
 from wattcap.server.event_hub import EventHub
@@ -64,11 +64,8 @@ LIFECYCLE = LifecycleSettings(min_write_interval_s=0, reconcile_interval_s=None,
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = TIMEOUT) -> Any:
-    """Poll ``check()`` until it returns something truthy (the store has no change notification to await)."""
-    async with asyncio.timeout(timeout):
-        while not (value := await check()):
-            await asyncio.sleep(0.05)
-        return value
+    """Poll ``check()`` until it returns something truthy, with this file's longer timeout."""
+    return await _eventually(check, timeout)
 
 
 # ---- the control plane, as ``wattcap serve`` runs it --------------------------------------------------------
@@ -101,26 +98,10 @@ async def control_plane(database_url: str) -> AsyncIterator[ControlPlane]:
             await service.close()
 
     app.router.lifespan_context = lifespan
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn_config(app, settings, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        async with asyncio.timeout(TIMEOUT):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
-        yield ControlPlane(f"ws://127.0.0.1:{port}/ocpp", repository, service)
+        async with serving(app, settings, TIMEOUT) as served:
+            yield ControlPlane(f"ws://127.0.0.1:{served.port}/ocpp", repository, service)
     finally:
-        server.should_exit = True
-        try:
-            await asyncio.wait_for(task, TIMEOUT)
-        except TimeoutError:
-            server.force_exit = True
-            task.cancel()
-        sock.close()
         await repository.close()
 
 

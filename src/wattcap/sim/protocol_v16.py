@@ -17,7 +17,6 @@ from ocpp.v16 import ChargePoint, call, call_result
 from wattcap.core.model import ChargingRateUnit, OcppVersion
 from wattcap.core.timeutil import format_timestamp
 from wattcap.ocpp.composite_json import composite_to_wire
-from wattcap.ocpp.profile_requests import clear_request_from_json
 from wattcap.sim.events import (
     AuthorizeRequested,
     ConnectorStatusChanged,
@@ -28,7 +27,14 @@ from wattcap.sim.events import (
     TransactionStarted,
 )
 from wattcap.sim.outbox import Envelope
-from wattcap.sim.protocol import ProtocolAdapter, RawCall, StationHost, raise_call_error, read_profile, wire
+from wattcap.sim.protocol import (
+    ProtocolAdapter,
+    StationChargePoint,
+    StationHost,
+    meter_value,
+    sampled_value,
+    set_interval,
+)
 
 V16 = OcppVersion.V16
 _ID_TAG_MAX = 20
@@ -41,15 +47,7 @@ def _id_tag(token: str | None) -> str:
 
 
 def _meter_value(at: datetime, samples: tuple[MeterSample, ...]) -> dict[str, Any]:
-    values = []
-    for s in samples:
-        value = {"value": f"{s.value:g}", "measurand": str(s.measurand), "unit": s.unit}
-        if s.context:
-            value["context"] = s.context
-        if s.phase:
-            value["phase"] = s.phase
-        values.append(value)
-    return {"timestamp": format_timestamp(at), "sampledValue": values}
+    return meter_value(at, [sampled_value(s, f"{s.value:g}", {"unit": s.unit}) for s in samples])
 
 
 class V16Adapter(ProtocolAdapter):
@@ -113,13 +111,12 @@ class V16Adapter(ProtocolAdapter):
 
     def on_result(self, envelope: Envelope, result: Any) -> None:
         e = envelope.event
-        now = self.host.clock.now()
         if isinstance(e, TransactionStarted):
             self._transaction_ids[e.transaction_id] = result.transaction_id
+            now = self.host.clock.now()
             self.host.emit(self.station.transaction_id_assigned(e.transaction_id, str(result.transaction_id), now))
         elif isinstance(e, AuthorizeRequested):
-            accepted = (result.id_tag_info or {}).get("status") == "Accepted"
-            self.host.emit(self.station.authorization_result(e.evse_id, e.id_token, accepted, now))
+            self.authorized(e, result.id_tag_info)
         elif isinstance(e, TransactionEnded):
             self._transaction_ids.pop(e.transaction_id, None)
 
@@ -144,50 +141,27 @@ class V16Adapter(ProtocolAdapter):
         return [{"key": k, "readonly": ro, "value": str(v)} for k, ro, v in keys if v is not None]
 
 
-class _ChargePoint16(ChargePoint):
-    """Serves the control plane's 1.6 calls on one connection."""
+class _ChargePoint16(StationChargePoint, ChargePoint):
+    """Serves the control plane's 1.6 calls on one connection (connector ids are EVSE ids)."""
 
-    def __init__(self, station_id: str, connection: Any, adapter: V16Adapter, response_timeout: float) -> None:
-        super().__init__(station_id, connection, response_timeout=response_timeout)
-        self._adapter = adapter
-        self._host = adapter.host
-        self._later: list[StationEvent] = []
-
-    @property
-    def _station(self):
-        return self._host.station
-
-    def _now(self) -> datetime:
-        return self._host.clock.now()
-
-    def _flush(self, **_: Any) -> None:
-        events, self._later = self._later, []
-        self._host.emit(events)
+    _adapter: V16Adapter
 
     # ---- smart charging ------------------------------------------------------------------------------------
 
     @on("SetChargingProfile")
     def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict, **_: Any) -> Any:
-        profile = read_profile(cs_charging_profiles, V16)
-        verdict, events = self._station.set_charging_profile(connector_id, profile, self._now())
-        self._host.emit(events)
-        if verdict.call_error:
-            raise_call_error(verdict.call_error, verdict.detail or "")
+        verdict = self._set_profile(connector_id, cs_charging_profiles)
         return call_result.SetChargingProfile(status=verdict.status.value)
 
     @on("ClearChargingProfile")
     def on_clear_charging_profile(self, **kwargs: Any) -> Any:
-        request = clear_request_from_json(wire(kwargs), V16)
-        status, events = self._station.clear_charging_profile(request, self._now())
-        self._host.emit(events)
-        return call_result.ClearChargingProfile(status=status.value)
+        return call_result.ClearChargingProfile(status=self._clear_profiles(kwargs))
 
     @on("GetCompositeSchedule")
     def on_get_composite_schedule(
         self, connector_id: int, duration: int, charging_rate_unit: str | None = None, **_: Any
     ) -> Any:
-        unit = ChargingRateUnit(charging_rate_unit) if charging_rate_unit else None
-        answer = self._station.composite_answer(connector_id, duration, unit, self._now())
+        answer = self._composite(connector_id, duration, charging_rate_unit)
         if not answer.accepted:
             return call_result.GetCompositeSchedule(status="Rejected")
         if answer.schedule is None:
@@ -206,10 +180,7 @@ class _ChargePoint16(ChargePoint):
     def on_remote_start(
         self, id_tag: str, connector_id: int | None = None, charging_profile: dict | None = None, **_: Any
     ) -> Any:
-        profile = read_profile(charging_profile, V16) if charging_profile else None
-        accepted, events = self._station.remote_start(connector_id, id_tag, self._now(), profile=profile)
-        self._later.extend(events)
-        return call_result.RemoteStartTransaction(status="Accepted" if accepted else "Rejected")
+        return call_result.RemoteStartTransaction(status=self._remote_start(connector_id, id_tag, charging_profile))
 
     @after("RemoteStartTransaction")
     def after_remote_start(self, **kwargs: Any) -> None:
@@ -217,9 +188,7 @@ class _ChargePoint16(ChargePoint):
 
     @on("RemoteStopTransaction")
     def on_remote_stop(self, transaction_id: int, **_: Any) -> Any:
-        accepted, events = self._station.remote_stop(str(transaction_id), self._now())
-        self._later.extend(events)
-        return call_result.RemoteStopTransaction(status="Accepted" if accepted else "Rejected")
+        return call_result.RemoteStopTransaction(status=self._remote_stop(str(transaction_id)))
 
     @after("RemoteStopTransaction")
     def after_remote_stop(self, **kwargs: Any) -> None:
@@ -235,18 +204,10 @@ class _ChargePoint16(ChargePoint):
 
     @on("TriggerMessage")
     def on_trigger_message(self, requested_message: str, connector_id: int | None = None, **_: Any) -> Any:
-        now = self._now()
-        if requested_message == "StatusNotification":
-            events = self._station.statuses(now)
-            self._later = [e for e in events if connector_id in (None, getattr(e, "evse_id", None))]
-        elif requested_message == "MeterValues":
-            self._later = self._station.meter_values(now)
-        elif requested_message in ("Heartbeat", "BootNotification"):
-            payload = {} if requested_message == "Heartbeat" else self._adapter.boot_payload()
-            self._later = [RawCall(self._station.station_id, now, requested_message, payload)]
-        else:
-            return call_result.TriggerMessage(status="NotImplemented")
-        return call_result.TriggerMessage(status="Accepted")
+        return call_result.TriggerMessage(status=self._trigger(requested_message, connector_id))
+
+    def _triggered(self, requested_message: str, now: datetime) -> list[StationEvent] | None:
+        return self._station.meter_values(now) if requested_message == "MeterValues" else None
 
     @after("TriggerMessage")
     def after_trigger_message(self, **kwargs: Any) -> None:
@@ -265,17 +226,10 @@ class _ChargePoint16(ChargePoint):
 
     @on("ChangeConfiguration")
     def on_change_configuration(self, key: str, value: str, **_: Any) -> Any:
-        settings = self._host.settings
         writable = {"HeartbeatInterval": "heartbeat_interval_s", "MeterValueSampleInterval": "meter_interval_s"}
         if key in writable:
-            try:
-                seconds = float(value)
-            except ValueError:
-                return call_result.ChangeConfiguration(status="Rejected")
-            if seconds <= 0:
-                return call_result.ChangeConfiguration(status="Rejected")
-            setattr(settings, writable[key], seconds)
-            return call_result.ChangeConfiguration(status="Accepted")
+            accepted = set_interval(self._host.settings, writable[key], value)
+            return call_result.ChangeConfiguration(status="Accepted" if accepted else "Rejected")
         if any(k["key"] == key for k in self._adapter.configuration()):
             return call_result.ChangeConfiguration(status="Rejected")
         return call_result.ChangeConfiguration(status="NotSupported")

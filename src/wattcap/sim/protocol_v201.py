@@ -14,10 +14,10 @@ from typing import Any
 from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint, call, call_result
 
-from wattcap.core.model import ChargingRateUnit, OcppVersion
+from wattcap.core.model import OcppVersion
 from wattcap.core.timeutil import format_timestamp
 from wattcap.ocpp.composite_json import composite_to_wire
-from wattcap.ocpp.profile_requests import clear_request_from_json, get_request_from_json, report_payloads
+from wattcap.ocpp.profile_requests import get_request_from_json, report_payloads
 from wattcap.sim.device_model import (
     DeviceVariable,
     VariableKey,
@@ -38,7 +38,16 @@ from wattcap.sim.events import (
     TransactionStarted,
 )
 from wattcap.sim.outbox import Envelope
-from wattcap.sim.protocol import ProtocolAdapter, RawCall, StationHost, raise_call_error, read_profile, wire
+from wattcap.sim.protocol import (
+    ProtocolAdapter,
+    RawCall,
+    StationChargePoint,
+    StationHost,
+    meter_value,
+    sampled_value,
+    set_interval,
+    wire,
+)
 
 V201 = OcppVersion.V201
 _STATUS_INFO_MAX = 512
@@ -61,17 +70,8 @@ _SETTINGS_FIELDS: dict[VariableKey, str] = {
 }
 
 
-def _sampled_value(s: MeterSample) -> dict[str, Any]:
-    value: dict[str, Any] = {"value": s.value, "measurand": str(s.measurand), "unitOfMeasure": {"unit": s.unit}}
-    if s.context:
-        value["context"] = s.context
-    if s.phase:
-        value["phase"] = s.phase
-    return value
-
-
 def _meter_value(at: datetime, samples: tuple[MeterSample, ...]) -> dict[str, Any]:
-    return {"timestamp": format_timestamp(at), "sampledValue": [_sampled_value(s) for s in samples]}
+    return meter_value(at, [sampled_value(s, s.value, {"unitOfMeasure": {"unit": s.unit}}) for s in samples])
 
 
 def _energy(at: datetime, wh: float | None, context: str) -> list[dict[str, Any]]:
@@ -176,8 +176,7 @@ class V201Adapter(ProtocolAdapter):
     def on_result(self, envelope: Envelope, result: Any) -> None:
         e = envelope.event
         if isinstance(e, AuthorizeRequested):
-            accepted = (result.id_token_info or {}).get("status") == "Accepted"
-            self.host.emit(self.station.authorization_result(e.evse_id, e.id_token, accepted, self.host.clock.now()))
+            self.authorized(e, result.id_token_info)
 
     def variables(self) -> dict[VariableKey, DeviceVariable]:
         """The device model a control plane can read, by key (see :mod:`wattcap.sim.device_model`)."""
@@ -206,52 +205,29 @@ def _charging_needs(e: EVChargingNeedsNotified) -> dict[str, Any]:
     return needs
 
 
-class _ChargePoint201(ChargePoint):
+class _ChargePoint201(StationChargePoint, ChargePoint):
     """Serves the control plane's 2.0.1 calls on one connection."""
 
-    def __init__(self, station_id: str, connection: Any, adapter: V201Adapter, response_timeout: float) -> None:
-        super().__init__(station_id, connection, response_timeout=response_timeout)
-        self._adapter = adapter
-        self._host = adapter.host
-        self._later: list[StationEvent] = []
-
-    @property
-    def _station(self):
-        return self._host.station
-
-    def _now(self) -> datetime:
-        return self._host.clock.now()
-
-    def _flush(self) -> None:
-        events, self._later = self._later, []
-        self._host.emit(events)
+    _adapter: V201Adapter
 
     # ---- smart charging ------------------------------------------------------------------------------------
 
     @on("SetChargingProfile")
     def on_set_charging_profile(self, evse_id: int, charging_profile: dict, **_: Any) -> Any:
-        profile = read_profile(charging_profile, V201)
-        verdict, events = self._station.set_charging_profile(evse_id, profile, self._now())
-        self._host.emit(events)
-        if verdict.call_error:
-            raise_call_error(verdict.call_error, verdict.detail or "")
+        verdict = self._set_profile(evse_id, charging_profile)
         return call_result.SetChargingProfile(
             status=verdict.status.value, status_info=_status_info(verdict.reason_code, verdict.detail)
         )
 
     @on("ClearChargingProfile")
     def on_clear_charging_profile(self, **kwargs: Any) -> Any:
-        request = clear_request_from_json(wire(kwargs), V201)
-        status, events = self._station.clear_charging_profile(request, self._now())
-        self._host.emit(events)
-        return call_result.ClearChargingProfile(status=status.value)
+        return call_result.ClearChargingProfile(status=self._clear_profiles(kwargs))
 
     @on("GetCompositeSchedule")
     def on_get_composite_schedule(
         self, duration: int, evse_id: int, charging_rate_unit: str | None = None, **_: Any
     ) -> Any:
-        unit = ChargingRateUnit(charging_rate_unit) if charging_rate_unit else None
-        answer = self._station.composite_answer(evse_id, duration, unit, self._now())
+        answer = self._composite(evse_id, duration, charging_rate_unit)
         if not answer.accepted:
             return call_result.GetCompositeSchedule(status="Rejected")
         schedule = None if answer.schedule is None else composite_to_wire(answer.schedule, V201)
@@ -283,12 +259,8 @@ class _ChargePoint201(ChargePoint):
         charging_profile: dict | None = None,
         **_: Any,
     ) -> Any:
-        profile = read_profile(charging_profile, V201) if charging_profile else None
-        accepted, events = self._station.remote_start(
-            evse_id, id_token["id_token"], self._now(), profile=profile, remote_start_id=remote_start_id
-        )
-        self._later.extend(events)
-        return call_result.RequestStartTransaction(status="Accepted" if accepted else "Rejected")
+        status = self._remote_start(evse_id, id_token["id_token"], charging_profile, remote_start_id=remote_start_id)
+        return call_result.RequestStartTransaction(status=status)
 
     @after("RequestStartTransaction")
     def after_request_start(self, **kwargs: Any) -> None:
@@ -296,9 +268,7 @@ class _ChargePoint201(ChargePoint):
 
     @on("RequestStopTransaction")
     def on_request_stop(self, transaction_id: str, **_: Any) -> Any:
-        accepted, events = self._station.remote_stop(transaction_id, self._now())
-        self._later.extend(events)
-        return call_result.RequestStopTransaction(status="Accepted" if accepted else "Rejected")
+        return call_result.RequestStopTransaction(status=self._remote_stop(transaction_id))
 
     @after("RequestStopTransaction")
     def after_request_stop(self, **kwargs: Any) -> None:
@@ -317,18 +287,9 @@ class _ChargePoint201(ChargePoint):
 
     @on("TriggerMessage")
     def on_trigger_message(self, requested_message: str, evse: dict | None = None, **_: Any) -> Any:
-        now = self._now()
-        evse_id = (evse or {}).get("id")
         if requested_message == "StatusNotification":
-            self._adapter.forget_sent_statuses()
-            events = self._station.statuses(now)
-            self._later = [e for e in events if evse_id in (None, getattr(e, "evse_id", None))]
-        elif requested_message in ("Heartbeat", "BootNotification"):
-            payload = {} if requested_message == "Heartbeat" else self._adapter.boot_payload()
-            self._later = [RawCall(self._station.station_id, now, requested_message, payload)]
-        else:
-            return call_result.TriggerMessage(status="NotImplemented")
-        return call_result.TriggerMessage(status="Accepted")
+            self._adapter.forget_sent_statuses()  # the states asked for are sent even if unchanged
+        return call_result.TriggerMessage(status=self._trigger(requested_message, (evse or {}).get("id")))
 
     @after("TriggerMessage")
     def after_trigger_message(self, **kwargs: Any) -> None:
@@ -357,7 +318,6 @@ class _ChargePoint201(ChargePoint):
     @on("SetVariables")
     def on_set_variables(self, set_variable_data: list[dict], **_: Any) -> Any:
         table = self._adapter.variables()
-        settings = self._host.settings
         results = []
         for item in set_variable_data:
             component, variable = wire(item["component"]), wire(item["variable"])
@@ -366,13 +326,8 @@ class _ChargePoint201(ChargePoint):
             if key not in table:
                 status = _unknown(key, table)
             elif key in _SETTINGS_FIELDS:
-                try:
-                    seconds = float(item["attribute_value"])
-                except ValueError:
-                    seconds = 0.0
-                if seconds > 0:
-                    setattr(settings, _SETTINGS_FIELDS[key], seconds)
-                    status = "Accepted"
+                accepted = set_interval(self._host.settings, _SETTINGS_FIELDS[key], item["attribute_value"])
+                status = "Accepted" if accepted else "Rejected"
             results.append({"attributeStatus": status, "component": component, "variable": variable})
         return call_result.SetVariables(set_variable_result=results)
 
