@@ -55,7 +55,9 @@ def demo(
     database_url: Annotated[
         str | None, typer.Option(envvar="WATTCAP_DATABASE_URL", help="Database (default SQLite ./data/wattcap.db).")
     ] = None,
-    arrivals: Annotated[str, typer.Option(help="now: every EVSE charging at once; depot: a day at a depot.")] = "depot",
+    arrivals: Annotated[
+        str, typer.Option(help="now: an EV charging on every EVSE at once; depot: EVs arriving over a depot day.")
+    ] = "now",
     speed: Annotated[float, typer.Option(min=1.0, help="Simulated time runs this many times faster.")] = 1.0,
 ) -> None:
     """Run the control plane with a small simulated depot (mixed OCPP 1.6 / 2.0.1 stations, EVs arriving)."""
