@@ -82,22 +82,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def corpus_call(scenario: Scenario) -> Callable[[], object]:
-    request = scenario.request
-
-    def call() -> object:
-        return composite_schedule(
-            scenario.station,
-            scenario.installed,
-            evse_id=request.evse_id,
-            start=request.start,
-            duration=request.duration,
-            unit=request.unit,
-            transactions=scenario.transactions,
-            simulate_transaction=request.simulate_transaction,
-            offline=request.offline,
-        )
-
-    return call
+    """The composite call a scenario makes (parsing excluded, like the C++ figure)."""
+    return scenario.composite
 
 
 def load_corpus(directory: Path) -> list[Scenario] | None:
