@@ -47,6 +47,7 @@ class _Queued(Generic[R]):
     token: int
     retries: int = 0
     sequence: int = field(default=0)
+    paced: bool = True
 
 
 def _follow(source: asyncio.Future, target: asyncio.Future) -> None:
@@ -83,10 +84,13 @@ class WriteQueue(Generic[R]):
         self._wake: dict[str, asyncio.Event] = {}
         self._loops: dict[str, asyncio.Task] = {}
 
-    async def submit(self, key: WriteKey, profile_id: int, send: Callable[[], Awaitable[R]]) -> R:
-        """Queue ``send`` for ``profile_id`` and wait for the result of the write that carried it."""
+    async def submit(
+        self, key: WriteKey, profile_id: int, send: Callable[[], Awaitable[R]], *, paced: bool = True
+    ) -> R:
+        """Queue ``send`` for ``profile_id`` and wait for the result of the write that carried it (``paced=False``:
+        send as soon as the station's previous write is done, see :class:`~wattcap.core.lifecycle.PendingWrite`)."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._enqueue(_Queued(key, profile_id, send, future, token=0))
+        self._enqueue(_Queued(key, profile_id, send, future, token=0, paced=paced))
         return await asyncio.shield(future)
 
     def _enqueue(self, item: _Queued[R]) -> None:
@@ -103,7 +107,7 @@ class WriteQueue(Generic[R]):
         while pending := self._pending.get(station):
             wake.clear()
             plan = plan_writes(
-                [PendingWrite(q.key, q.profile_id, q.sequence, q.token) for q in pending.values()],
+                [PendingWrite(q.key, q.profile_id, q.sequence, q.token, q.paced) for q in pending.values()],
                 now=self._clock(),
                 last_sent=self._last_sent,
                 min_interval_s=self.min_interval_s,

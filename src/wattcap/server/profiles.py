@@ -57,6 +57,7 @@ from wattcap.core.lifecycle import (
     retry_after_s,
 )
 from wattcap.core.model import ChargingLimitSource, ChargingProfile, ChargingProfilePurpose, ChargingRateUnit
+from wattcap.core.station import StationConfig
 from wattcap.core.validation import Finding, RequestContext, has_errors
 from wattcap.core.verification import Verdict
 from wattcap.ocpp import lifecycle_messages as messages
@@ -197,20 +198,25 @@ class ProfileService:
         band: str,
         actor: str = "api",
         reason: str | None = None,
+        paced: bool = True,
+        verify: bool = True,
     ) -> ChangeResult:
         """Install a new profile of ``band`` on ``evse_id``: wattcap picks its id and stack level (``profile``'s
-        own are ignored), validates it, stores it as desired, sends it and verifies the composite."""
+        own are ignored), validates it, stores it as desired, sends it and verifies the composite.
+
+        ``paced=False`` skips the write pacing (the site cap's safety writes); ``verify=False`` skips the composite
+        read-back (a lease renewal that changes only validTo), so the charger's acceptance is the verdict."""
         purpose = self._band_purpose(band, profile)
         async with self._locks[station_id]:
             ctx = await self._context(station_id)
             prepared = await self._allocated(ctx, band, evse_id, profile, purpose, actor)
             findings = await self._validate(ctx, evse_id, prepared, RequestContext.SET_CHARGING_PROFILE, actor)
             await self._put_desired(ctx, evse_id, prepared, band, actor, reason, "profile.set", before=None)
-        return await self._submit(station_id, ActionKind.SET, evse_id, prepared, findings)
+        return await self._submit(station_id, ActionKind.SET, evse_id, prepared, findings, paced=paced, verify=verify)
 
     async def update_profile(
         self, station_id: str, profile_id: int, profile: ChargingProfile, *, actor: str = "api",
-        reason: str | None = None,
+        reason: str | None = None, paced: bool = True, verify: bool = True,
     ) -> ChangeResult:
         """Replace a desired profile's content under the same id, stack level, purpose and EVSE (K01.FR.05)."""
         async with self._locks[station_id]:
@@ -229,7 +235,9 @@ class ProfileService:
             await self._put_desired(
                 ctx, current.evse_id, prepared, current.owner, actor, reason, "profile.update", before=current.wire
             )
-        return await self._submit(station_id, ActionKind.UPDATE, current.evse_id, prepared, findings)
+        return await self._submit(
+            station_id, ActionKind.UPDATE, current.evse_id, prepared, findings, paced=paced, verify=verify
+        )
 
     async def clear_profile(
         self, station_id: str, profile_id: int, *, actor: str = "api", reason: str | None = None
@@ -280,6 +288,10 @@ class ProfileService:
         if not on_wire:
             return [await self.clear_profile(station_id, d.profile_id, actor=actor, reason=reason) for d in matching]
         return [await self._clear_on_wire(ctx, criteria, matching, actor, reason)]
+
+    async def station_config(self, station_id: str) -> StationConfig:
+        """The station as the lifecycle models it now: version, dialect and the capabilities it reported."""
+        return (await self._context(station_id)).config
 
     async def list_profiles(self, station_id: str) -> list[DesiredProfile]:
         """What wattcap wants the station to hold, with each profile's status."""
@@ -427,11 +439,13 @@ class ProfileService:
     # ---- sending ---------------------------------------------------------------------------------------------
 
     async def _submit(
-        self, station_id: str, kind: ActionKind, evse_id: int, profile: ChargingProfile, findings: Sequence[Finding]
+        self, station_id: str, kind: ActionKind, evse_id: int, profile: ChargingProfile, findings: Sequence[Finding],
+        *, paced: bool = True, verify: bool = True,
     ) -> ChangeResult:
         key = WriteKey(station_id, profile.purpose)
         return await self.writes.submit(
-            key, profile.id, lambda: self._send_profile(station_id, kind, evse_id, profile, tuple(findings))
+            key, profile.id, lambda: self._send_profile(station_id, kind, evse_id, profile, tuple(findings), verify),
+            paced=paced,
         )
 
     async def _submit_clear(
@@ -443,7 +457,7 @@ class ProfileService:
 
     async def _send_profile(
         self, station_id: str, kind: ActionKind, evse_id: int, profile: ChargingProfile,
-        findings: tuple[Finding, ...],
+        findings: tuple[Finding, ...], verify: bool = True,
     ) -> ChangeResult:
         ctx = await self._context(station_id)
         call = messages.set_profile_call(ctx.version, evse_id, profile)
@@ -458,6 +472,10 @@ class ProfileService:
             await self._mark(station_id, profile.id, _STATUS_OF_VERDICT[verdict], why)
             return result
         await self._mark(station_id, profile.id, DesiredStatus.INSTALLED, None)
+        if not verify:
+            ctx = await self._context(station_id)
+            self._remember_limits(ctx, ctx.evses_of(evse_id))
+            return replace(result, reason="accepted; not read back")
         return await self._after_change(station_id, result, evse_id, profile.schedule.charging_rate_unit)
 
     async def _send_clear(self, station_id: str, profile_id: int, evse_id: int | None) -> ChangeResult:

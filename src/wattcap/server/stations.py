@@ -97,6 +97,7 @@ class StationRegistry:
         self._sessions: dict[str, StationSession] = {}
         self._memory: dict[str, StationMemory] = {}
         self._boot_listeners: list[BootListener] = []
+        self._connection_listeners: list[Callable[[str, bool], None]] = []
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -124,6 +125,7 @@ class StationRegistry:
         """Make ``session`` the station's live one; the previous one (returned) is closed."""
         previous = self._sessions.get(session.station_id)
         self._sessions[session.station_id] = session
+        self._connection_changed(session.station_id, True)
         if previous is not None and previous is not session:
             StationLog(session.station_id).info("ocpp.connection.replaced")
             # A peer that stopped reading must not hold up its successor.
@@ -137,8 +139,21 @@ class StationRegistry:
         session.closed.set()
         if self._sessions.get(session.station_id) is session:
             del self._sessions[session.station_id]
+            self._connection_changed(session.station_id, False)
             return True
         return False
+
+    def add_connection_listener(self, listener: Callable[[str, bool], None]) -> None:
+        """``listener(station_id, connected)`` runs synchronously when a station's live connection comes or goes
+        (a replaced connection counts as coming); it must not block, and starts a task for any real work."""
+        self._connection_listeners.append(listener)
+
+    def _connection_changed(self, station_id: str, connected: bool) -> None:
+        for listener in list(self._connection_listeners):
+            try:
+                listener(station_id, connected)
+            except Exception:
+                StationLog(station_id).exception("ocpp.connection_listener.failed", listener=repr(listener))
 
     def add_boot_listener(self, listener: BootListener) -> None:
         """``listener(station_id, version)`` runs in its own task after each accepted BootNotification was

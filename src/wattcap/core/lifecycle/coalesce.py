@@ -34,12 +34,18 @@ class WriteKey(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class PendingWrite:
-    """A write waiting to be sent. ``token`` identifies it to the shell; ``sequence`` orders submissions."""
+    """A write waiting to be sent. ``token`` identifies it to the shell; ``sequence`` orders submissions.
+
+    An unpaced write (``paced=False``) ignores the minimum interval: the site cap's limit changes are safety
+    writes whose own cadence is governed by the allocator's hysteresis and lease renewal, and a decrease held back
+    15 s would let a site overdraw. A charger's retry hint still blocks it.
+    """
 
     key: WriteKey
     profile_id: int
     sequence: int
     token: int
+    paced: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +87,7 @@ def plan_writes(
     next_due: datetime | None = None
     for write in kept:
         due = now
-        if write.key in last_sent:
+        if write.paced and write.key in last_sent:
             due = max(due, last_sent[write.key] + timedelta(seconds=min_interval_s))
         if write.key in blocked_until:
             due = max(due, blocked_until[write.key])
