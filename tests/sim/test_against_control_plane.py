@@ -1,8 +1,7 @@
 """The simulator against the real control plane: the issue's "Done means", end to end.
 
-The control plane runs in-process the way ``wattcap serve`` wires it (``cli/serve.py``): a :class:`StoreBackend`
-on a :class:`Repository` (a temporary SQLite database, migrated on open), an :class:`EventHub`, a
-:class:`StationRegistry`, a :class:`CapabilityReader` and a :class:`ProfileService` started in the app's lifespan.
+The control plane runs in-process as ``wattcap serve`` runs it: :class:`wattcap.server.runtime.ControlPlane` on a
+:class:`Repository` (a temporary SQLite database, migrated on open), its lifecycle started in the app's lifespan.
 Simulated stations, registered in the store with a password (security profile 1), connect to it over real
 WebSockets, each with an EV on every EVSE that wants 32 A on three phases.
 
@@ -37,13 +36,9 @@ from wattcap.core.model import (
     OcppVersion,
 )
 from wattcap.core.verification import Difference, Verdict
-from wattcap.server.app import create_app
-from wattcap.server.backend_store import StoreBackend
-from wattcap.server.capabilities import CapabilityReader
-from wattcap.server.event_hub import EventHub
 from wattcap.server.profiles import ChangeResult, LifecycleSettings, ProfileService
+from wattcap.server.runtime import ControlPlane as Runtime
 from wattcap.server.settings import Settings
-from wattcap.server.stations import StationRegistry
 from wattcap.sim.clock import RealClock
 from wattcap.sim.ev import EV_MODELS
 from wattcap.sim.personalities import get_personality
@@ -82,26 +77,12 @@ class ControlPlane:
 async def control_plane(database_url: str) -> AsyncIterator[ControlPlane]:
     settings = Settings(host="127.0.0.1", port=0, call_timeout_s=10.0)
     repository = await Repository.open(database_url)
-    backend = StoreBackend(repository, accept_unknown_tokens=settings.accept_unknown_tokens)
-    hub = EventHub(backend)
-    registry = StationRegistry()
-    capabilities = CapabilityReader(registry, repository, hub)
-    service = ProfileService(registry, repository, hub, capabilities=capabilities, settings=LIFECYCLE)
-    app = create_app(settings, hub, registry=registry)
-
-    @asynccontextmanager
-    async def lifespan(_: object) -> AsyncIterator[None]:
-        service.start()
-        try:
-            yield
-        finally:
-            await service.close()
-
-    app.router.lifespan_context = lifespan
+    plane = Runtime(settings, repository, lifecycle=LIFECYCLE)
     try:
-        async with serving(app, settings, TIMEOUT) as served:
-            yield ControlPlane(f"ws://127.0.0.1:{served.port}/ocpp", repository, service)
+        async with serving(plane.app(), settings, TIMEOUT) as served:
+            yield ControlPlane(f"ws://127.0.0.1:{served.port}/ocpp", repository, plane.profiles)
     finally:
+        await plane.close()
         await repository.close()
 
 

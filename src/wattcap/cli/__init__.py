@@ -24,6 +24,7 @@ def _register() -> None:
         serve,  # noqa: F401  (registers its command)
         simulate,  # noqa: F401  (registers its command)
         station,  # noqa: F401  (registers its commands)
+        token,  # noqa: F401  (registers its commands)
     )
 
 

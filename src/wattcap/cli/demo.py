@@ -22,8 +22,15 @@ from rich.console import Console
 
 from wattcap.cli import app
 
+#: The demo's API client: an operator of the demo stations (its token is made anew and printed on every run).
+DEMO_CLIENT = "demo-operator"
 
-async def _register(url: str, station_ids: list[str], password: str) -> None:
+
+async def _register(url: str, station_ids: list[str], password: str) -> str:
+    """Register the stations with ``password``, and return a new API token of the demo operator (the previous
+    runs' tokens are revoked: they were printed on a terminal)."""
+    from wattcap.core.governance import Grant, Signal
+    from wattcap.core.lifecycle import DEFAULT_BANDS
     from wattcap.store import Repository
 
     async with await Repository.open(url) as repository:
@@ -32,6 +39,14 @@ async def _register(url: str, station_ids: list[str], password: str) -> None:
                 await repository.add_station(station_id, password, security_profile=1)
             else:
                 await repository.set_password(station_id, password)
+        operator_bands = [b for b in DEFAULT_BANDS if b.owner == "operator" or b.name == "session"]
+        grant = Grant(
+            stations=frozenset(station_ids), sites=frozenset({"*"}), signals=frozenset(Signal),
+            purposes=frozenset(b.purpose for b in operator_bands), bands=frozenset(b.name for b in operator_bands),
+        )
+        await repository.put_api_client(DEMO_CLIENT, grant.to_json(), description="wattcap demo")
+        await repository.revoke_client_tokens(DEMO_CLIENT)
+        return (await repository.create_api_token(DEMO_CLIENT, label="wattcap demo")).token
 
 
 def _wait_healthy(port: int, process: subprocess.Popen, timeout_s: float = 30.0) -> None:
@@ -67,7 +82,7 @@ def demo(
     url = resolve_database_url({"WATTCAP_DATABASE_URL": database_url} if database_url else None)
     ids = [f"SIM-{n:03d}" for n in range(1, stations + 1)]
     password = secrets.token_urlsafe(24)[:32]
-    asyncio.run(_register(url, ids, password))
+    api_token = asyncio.run(_register(url, ids, password))
     env = {**os.environ, "WATTCAP_DATABASE_URL": url, "WATTCAP_SIM_PASSWORD": password}
     command = [sys.executable, "-m", "wattcap"]
     server = subprocess.Popen([*command, "serve", "--port", str(port)], env=env)
@@ -77,6 +92,10 @@ def demo(
         console.print(
             f"[bold]wattcap[/bold] serving OCPP at ws://127.0.0.1:{port}/ocpp/<station id>; "
             f"{stations} simulated stations connecting. Ctrl-C stops both."
+        )
+        console.print(
+            f"HTTP API: http://127.0.0.1:{port}/docs (live stream: ws://127.0.0.1:{port}/api/v1/stream); "
+            f"operator token for this run:\n{api_token}"
         )
         simulator = subprocess.Popen(
             [

@@ -9,9 +9,7 @@ schema created or migrated on start, so a new version of wattcap upgrades it by 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -75,7 +73,8 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Run the OCPP server: chargers connect to ws://HOST:PORT/ocpp/STATION_ID (wss:// with TLS)."""
+    """Run the control plane: chargers connect to ws://HOST:PORT/ocpp/STATION_ID (wss:// with TLS); the HTTP API is
+    at /api/v1 (OpenAPI at /docs), the live stream at /api/v1/stream, Prometheus metrics at /metrics."""
     from wattcap.server.settings import SettingsError
     from wattcap.server.settings_file import load_settings
     from wattcap.store import database_url as resolve_database_url
@@ -117,43 +116,16 @@ async def _serve(settings: Settings, url: str) -> None:
     import sqlalchemy.exc
     import uvicorn
 
-    from wattcap.server.app import create_app, uvicorn_config
-    from wattcap.server.backend_store import StoreBackend
-    from wattcap.server.capabilities import CapabilityReader
-    from wattcap.server.event_hub import EventHub
-    from wattcap.server.profiles import ProfileService
-    from wattcap.server.stations import StationRegistry
-    from wattcap.store import Repository, schema_revision
+    from wattcap.server.app import uvicorn_config
+    from wattcap.server.runtime import ControlPlane
+    from wattcap.store import schema_revision
 
     try:
-        repository = await Repository.open(url)
+        plane = await ControlPlane.open(settings, url)
     except (OSError, sqlalchemy.exc.SQLAlchemyError) as exc:
         raise _DatabaseUnavailable(f"cannot open the database {shown_url(url)}: {exc}") from exc
-    closed = False
-
-    async def close() -> None:
-        nonlocal closed
-        if not closed:
-            closed = True
-            await repository.close()
-
-    services: list[ProfileService] = []
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: object) -> AsyncIterator[None]:
-        # The profile lifecycle runs inside the server's event loop. Close everything in the app's shutdown: once
-        # serve() returns, uvicorn raises the SIGINT/SIGTERM it caught again, and anything still awaiting after
-        # that is cancelled half-way.
-        for service in services:
-            service.start()
-        try:
-            yield
-        finally:
-            for service in services:
-                await service.close()
-            await close()
-
     try:
+        repository = plane.repository
         revision = await schema_revision(repository.engine)
         LOGGER.info("store.ready url=%s schema_revision=%s", shown_url(url), revision)
         if settings.accept_unknown_tokens:
@@ -161,14 +133,11 @@ async def _serve(settings: Settings, url: str) -> None:
         if not settings.tls and any(s.security_profile == 2 for s in await repository.list_stations()):
             # Not refused: TLS may end at a reverse proxy in front of wattcap, which this process cannot see.
             LOGGER.warning("auth.tls stations with security profile 2 expect TLS: use --tls-cert/--tls-key or a proxy")
-        backend = StoreBackend(repository, accept_unknown_tokens=settings.accept_unknown_tokens)
-        hub = EventHub(backend)
-        registry = StationRegistry()
-        capabilities = CapabilityReader(registry, repository, hub)
-        services.append(ProfileService(registry, repository, hub, capabilities=capabilities))
-        app = create_app(settings, hub, registry=registry)
-        app.state.profiles = services[0]
-        app.router.lifespan_context = lifespan
-        await uvicorn.Server(uvicorn_config(app, settings)).serve()
+        if not await repository.list_api_tokens(include_revoked=False):
+            LOGGER.info("api.tokens no API token yet: create one with `wattcap token create --client NAME ...`")
+        # The app's lifespan starts the plane inside the server's event loop and closes it (and the store) in the
+        # shutdown: once serve() returns, uvicorn raises the SIGINT/SIGTERM it caught again, and anything still
+        # awaiting after that is cancelled half-way.
+        await uvicorn.Server(uvicorn_config(plane.app(), settings)).serve()
     finally:
-        await close()  # the server never started
+        await plane.close()  # a no-op after the lifespan closed it; the server may never have started

@@ -6,10 +6,11 @@ Shared by the service (:mod:`wattcap.server.profiles`) and its parts (:mod:`.pro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wattcap.core.lifecycle import Violation
 from wattcap.core.model import CompositeSchedule
 from wattcap.core.validation import Finding, Severity
 from wattcap.core.verification import Difference, Verdict
@@ -88,3 +89,19 @@ _VERDICT_ORDER = (Verdict.MISMATCH, Verdict.REJECTED, Verdict.NO_ANSWER, Verdict
 def combined(verdicts: Sequence[Verdict]) -> Verdict:
     """The verdict of a change that shapes several EVSEs: the worst news wins (a mismatch above all)."""
     return next((v for v in _VERDICT_ORDER if v in verdicts), Verdict.APPLIED)
+
+
+@dataclass(frozen=True, slots=True)
+class DrawViolation:
+    """A charger drew more than it may (:func:`wattcap.core.lifecycle.find_violations`), as the lifecycle tells
+    its listeners."""
+
+    station_id: str
+    evse_id: int
+    violation: Violation
+
+
+#: What the lifecycle tells its listeners (the live stream, the metrics): every change sent or verified, and
+#: every violation of the measured draw.
+LifecycleNews = ChangeResult | DrawViolation
+LifecycleListener = Callable[[LifecycleNews], None]

@@ -16,7 +16,7 @@ from wattcap.core.events import MeterValuesReceived
 from wattcap.core.lifecycle import DrawTolerance, find_violations
 from wattcap.core.model import CompositeSchedule
 from wattcap.core.station import StationConfig
-from wattcap.server.lifecycle_types import LifecycleSettings
+from wattcap.server.lifecycle_types import DrawViolation, LifecycleSettings
 from wattcap.store import Repository
 
 log = logging.getLogger("wattcap.server.profiles")
@@ -25,10 +25,18 @@ _KEPT = 32  # composites per EVSE; a newer one supersedes the older ones from it
 
 
 class DrawMonitor:
-    def __init__(self, repository: Repository, clock: Callable[[], datetime], settings: LifecycleSettings) -> None:
+    def __init__(
+        self,
+        repository: Repository,
+        clock: Callable[[], datetime],
+        settings: LifecycleSettings,
+        *,
+        notify: Callable[[DrawViolation], None] | None = None,
+    ) -> None:
         self.repository = repository
         self.clock = clock
         self.settings = settings
+        self.notify = notify  # told of each violation once it is recorded
         self._timelines: dict[tuple[str, int], list[CompositeSchedule]] = {}
         self._tolerances: dict[str, DrawTolerance] = {}
 
@@ -64,3 +72,5 @@ class DrawMonitor:
                 ACTOR, "draw.violation", target=f"{event.station_id}/{event.evse_id}",
                 reason=violation.describe(), after=violation,
             )
+            if self.notify is not None:
+                self.notify(DrawViolation(event.station_id, event.evse_id, violation))

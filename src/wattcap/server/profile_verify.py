@@ -13,7 +13,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from wattcap.core.composite import composite_schedule
+from wattcap.core.dialects import StationAggregation
 from wattcap.core.model import ChargingRateUnit, CompositeSchedule
+from wattcap.core.station import StationConfig
 from wattcap.core.verification import ReportedComposite, Tolerance, Verdict, compare_composites
 from wattcap.ocpp import lifecycle_messages as messages
 from wattcap.ocpp.composite_json import CompositeAnswerError, composite_to_json, reported_composite_from_json
@@ -24,6 +26,17 @@ from wattcap.server.stations import StationRegistry
 from wattcap.store import Repository
 
 ACTOR = "wattcap:verification"
+
+
+def unconstrained_at(config: StationConfig, evse_id: int, unit: ChargingRateUnit) -> float:
+    """A reported limit at or above this means "no OCPP limit" (A24): an EVSE's local limit; for the whole station
+    (evse 0) of a dialect that sums its EVSEs (A13), the sum of their local limits. With the EVSE's limit as the
+    threshold, a station composite of 10 A on one EVSE plus 48 A of local limit on the other (58 A, set by a
+    profile) would be read as "no limit" and every such read-back would be a false mismatch."""
+    default = config.default_limit(unit)
+    if evse_id == 0 and config.dialect.station_aggregation is StationAggregation.SUM_EVSES:
+        return default * max(1, len(config.evse_ids))
+    return default
 
 
 class CompositeVerifier:
@@ -73,15 +86,15 @@ class CompositeVerifier:
         )
         return check
 
-    def _tolerance(self, ctx: StationContext, unit: ChargingRateUnit) -> Tolerance:
+    def _tolerance(self, ctx: StationContext, unit: ChargingRateUnit, evse_id: int) -> Tolerance:
         s = self.settings
         return Tolerance(
             tolerance_abs=s.verify_abs_a if unit is ChargingRateUnit.A else s.verify_abs_w,
             tolerance_rel=s.verify_rel,
             start_tolerance_s=s.verify_start_tolerance_s,
             # Chargers report -1 or their own local limit where nothing limits them (A24): a limit at or above
-            # the station's local limit is "no OCPP limit".
-            unconstrained_at=ctx.config.default_limit(unit),
+            # the local limit (of the EVSE, or of the whole station) is "no OCPP limit".
+            unconstrained_at=unconstrained_at(ctx.config, evse_id, unit),
         )
 
     def _judge(
@@ -99,7 +112,7 @@ class CompositeVerifier:
             reported = ReportedComposite(expected.schedule_start, expected.duration, unit, ())
         comparison = compare_composites(
             expected, reported, voltage=ctx.config.supply_voltage_v,
-            default_phases=ctx.config.default_number_phases, tolerance=self._tolerance(ctx, unit),
+            default_phases=ctx.config.default_number_phases, tolerance=self._tolerance(ctx, unit, expected.evse_id),
         )
         why = "; ".join(d.describe(expected.charging_rate_unit) for d in comparison.differences) or None
         return CompositeCheck(expected.evse_id, comparison.verdict, expected, answer.payload,

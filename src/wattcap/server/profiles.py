@@ -26,7 +26,7 @@ import contextlib
 import itertools
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -66,7 +66,15 @@ from wattcap.ocpp.validation import validate_profile
 from wattcap.server.capabilities import CapabilityReader
 from wattcap.server.charge_point import utc_now
 from wattcap.server.event_hub import EventHub
-from wattcap.server.lifecycle_types import ChangeResult, CompositeCheck, LifecycleSettings, ProfileRefused, combined
+from wattcap.server.lifecycle_types import (
+    ChangeResult,
+    CompositeCheck,
+    LifecycleListener,
+    LifecycleNews,
+    LifecycleSettings,
+    ProfileRefused,
+    combined,
+)
 from wattcap.server.profile_context import StationContext, load_context
 from wattcap.server.profile_draw import DrawMonitor
 from wattcap.server.profile_exchange import Exchange, exchange
@@ -114,13 +122,14 @@ class ProfileService:
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._foreign: dict[str, tuple[HeldProfile, ...]] = {}
         self.verifier = CompositeVerifier(registry, repository, clock, self.settings)
-        self.draw = DrawMonitor(repository, clock, self.settings)
+        self.draw = DrawMonitor(repository, clock, self.settings, notify=self._publish)
         self._remote_starts: dict[tuple[str, int], int] = {}  # (station, evse) -> remoteStartId awaited
         self._request_ids = itertools.count(1)
         self._tasks: set[asyncio.Task] = set()
         self._changed = asyncio.Event()
         self._unsubscribe: Callable[[], None] | None = None
         self._periodic: asyncio.Task | None = None
+        self._listeners: list[LifecycleListener] = []
 
     # ---- wiring ----------------------------------------------------------------------------------------------
 
@@ -186,6 +195,30 @@ class ProfileService:
         return await exchange(
             self.registry, self.repository, self.clock, ctx, call, evse_id=evse_id, profile_id=profile_id
         )
+
+    # ---- listeners: what the live stream and the metrics are told -------------------------------------------
+
+    def add_listener(self, listener: LifecycleListener) -> Callable[[], None]:
+        """Call ``listener(news)`` with every change result sent or verified and every draw violation; returns
+        the function that removes it. Listeners run synchronously and must not block (queue the work)."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _publish(self, news: LifecycleNews) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(news)
+            except Exception:  # a listener's failure must never fail the change it was told about
+                log.exception("lifecycle listener %r failed", listener)
+
+    async def _published(self, change: Awaitable[ChangeResult]) -> ChangeResult:
+        result = await change
+        self._publish(result)
+        return result
+
+    async def context(self, station_id: str) -> StationContext:
+        """The station as the lifecycle sees it now (with what other parties are known to hold), for previews."""
+        return await self._context(station_id)
 
     # ---- set / update / clear / list --------------------------------------------------------------------------
 
@@ -287,7 +320,7 @@ class ProfileService:
         ]
         if not on_wire:
             return [await self.clear_profile(station_id, d.profile_id, actor=actor, reason=reason) for d in matching]
-        return [await self._clear_on_wire(ctx, criteria, matching, actor, reason)]
+        return [await self._published(self._clear_on_wire(ctx, criteria, matching, actor, reason))]
 
     async def station_config(self, station_id: str) -> StationConfig:
         """The station as the lifecycle models it now: version, dialect and the capabilities it reported."""
@@ -317,7 +350,9 @@ class ProfileService:
         chosen = unit or self.verifier.unit(ctx, None)
         checks = [await self.verifier.check(ctx, e, chosen) for e in ctx.evses_of(evse_id)]
         verdict = combined([c.verdict for c in checks])
-        return ChangeResult(station_id, "verify", None, evse_id, verdict, checks=tuple(checks))
+        result = ChangeResult(station_id, "verify", None, evse_id, verdict, checks=tuple(checks))
+        self._publish(result)
+        return result
 
     # ---- remote start ----------------------------------------------------------------------------------------
 
@@ -359,7 +394,9 @@ class ProfileService:
             self._remote_starts.pop((station_id, evse_id), None)
         else:
             await self.repository.set_desired_status(station_id, prepared.id, DesiredStatus.NO_ANSWER.value, reason=why)
-        return ChangeResult(station_id, "remote_start", prepared.id, evse_id, verdict, why, findings=findings)
+        result = ChangeResult(station_id, "remote_start", prepared.id, evse_id, verdict, why, findings=findings)
+        self._publish(result)
+        return result
 
     # ---- drift ----------------------------------------------------------------------------------------------
 
@@ -444,7 +481,8 @@ class ProfileService:
     ) -> ChangeResult:
         key = WriteKey(station_id, profile.purpose)
         return await self.writes.submit(
-            key, profile.id, lambda: self._send_profile(station_id, kind, evse_id, profile, tuple(findings), verify),
+            key, profile.id,
+            lambda: self._published(self._send_profile(station_id, kind, evse_id, profile, tuple(findings), verify)),
             paced=paced,
         )
 
@@ -452,7 +490,8 @@ class ProfileService:
         self, station_id: str, profile_id: int, evse_id: int | None, purpose: ChargingProfilePurpose | None
     ) -> ChangeResult:
         return await self.writes.submit(
-            WriteKey(station_id, purpose), profile_id, lambda: self._send_clear(station_id, profile_id, evse_id)
+            WriteKey(station_id, purpose), profile_id,
+            lambda: self._published(self._send_clear(station_id, profile_id, evse_id)),
         )
 
     async def _send_profile(
@@ -643,7 +682,7 @@ class ProfileService:
         self._remote_starts.pop((event.station_id, event.evse_id), None)
         if waiting:
             result = ChangeResult(event.station_id, "bind", waiting[0].profile_id, event.evse_id, Verdict.APPLIED)
-            await self._after_change(event.station_id, result, event.evse_id, None)
+            self._publish(await self._after_change(event.station_id, result, event.evse_id, None))
 
     # ---- boot and periodic reconcile -------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ from wattcap.store.db import DEFAULT_URL, ENV_VAR, create_engine, database_url, 
 from wattcap.store.errors import StationExistsError, StoreError, UnknownStationError
 from wattcap.store.profiles import desired_from_profile
 from wattcap.store.records import (
+    ApiClient,
+    ApiToken,
     AuditEntry,
     Capabilities,
     CapabilityStatus,
@@ -23,6 +25,7 @@ from wattcap.store.records import (
     ExternalLimit,
     IdToken,
     IdTokenStatus,
+    IssuedToken,
     JournalEntry,
     OperationOutcome,
     ProfileOperation,
@@ -39,6 +42,8 @@ from wattcap.store.repository import Repository
 __all__ = [
     "DEFAULT_URL",
     "ENV_VAR",
+    "ApiClient",
+    "ApiToken",
     "AuditEntry",
     "Capabilities",
     "CapabilityStatus",
@@ -49,6 +54,7 @@ __all__ = [
     "ExternalLimit",
     "IdToken",
     "IdTokenStatus",
+    "IssuedToken",
     "JournalEntry",
     "OperationOutcome",
     "ProfileOperation",

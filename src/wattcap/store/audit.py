@@ -59,15 +59,26 @@ class AuditStore(StoreBase):
         until: datetime | None = None,
         limit: int | None = 100,
         newest_first: bool = False,
+        targets_under: Iterable[str] | None = None,
+        action_prefix: str | None = None,
     ) -> list[AuditEntry]:
         """Entries matching every filter given, in append order (``newest_first`` for the latest ``limit``).
 
-        ``since``/``until`` bound the entry time as ``since <= at < until``.
+        ``since``/``until`` bound the entry time as ``since <= at < until``. ``targets_under`` keeps entries whose
+        target is one of them or below it (``CP1`` covers ``CP1`` and ``CP1/50000``; an empty list matches
+        nothing); ``action_prefix`` keeps actions that start with it (``profile.repair.``).
         """
         query = sa.select(audit_log)
         for column, value in (("target", target), ("actor", actor), ("action", action)):
             if value is not None:
                 query = query.where(audit_log.c[column] == value)
+        if targets_under is not None:
+            roots = list(targets_under)
+            matches = [audit_log.c.target.in_(roots)] if roots else [sa.false()]
+            matches += [audit_log.c.target.startswith(f"{root}/", autoescape=True) for root in roots]
+            query = query.where(sa.or_(*matches))
+        if action_prefix is not None:
+            query = query.where(audit_log.c.action.startswith(action_prefix, autoescape=True))
         if since is not None:
             query = query.where(audit_log.c.at >= since)
         if until is not None:
@@ -115,11 +126,15 @@ class AuditStore(StoreBase):
         since: datetime | None = None,
         limit: int | None = 100,
         newest_first: bool = False,
+        verdict: str | None = None,
     ) -> list[VerificationRecord]:
-        """Verification results of a station, oldest first (or the latest ``limit``, newest first)."""
+        """Verification results of a station, oldest first (or the latest ``limit``, newest first), optionally
+        only those with ``verdict`` (``violation`` for the measured-draw violations)."""
         query = sa.select(verification_results).where(verification_results.c.station_id == station_id)
         if evse_id is not None:
             query = query.where(verification_results.c.evse_id == evse_id)
+        if verdict is not None:
+            query = query.where(verification_results.c.verdict == verdict)
         if since is not None:
             query = query.where(verification_results.c.checked_at >= since)
         columns = (verification_results.c.checked_at, verification_results.c.id)

@@ -271,3 +271,38 @@ class AuditEntry:
     reason: str | None
     before: Any
     after: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ApiClient:
+    """An HTTP API client: its name (audit entries say ``api:<name>``) and its grant document."""
+
+    name: str
+    grant: dict[str, Any]
+    description: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """A bearer token of a client, without its secret (which only its holder has)."""
+
+    id: str
+    client: str
+    label: str | None = None
+    created_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A token just created: ``token`` is the bearer text, shown once and never stored."""
+
+    token: str
+    record: ApiToken

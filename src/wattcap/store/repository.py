@@ -1,4 +1,4 @@
-"""The store as one object: :class:`Repository` = stations + telemetry + profiles + audit + id tokens.
+"""The store as one object: :class:`Repository` = stations + telemetry + profiles + audit + id tokens + API clients.
 
 The parts are separate classes (one module each) that share only the engine and the clock; the repository
 combines them so the server passes around a single object. Every method opens its own short transaction, so
@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wattcap.store._base import Clock
+from wattcap.store.api_clients import ApiClientStore
 from wattcap.store.audit import AuditStore
 from wattcap.store.db import create_engine, migrate
 from wattcap.store.profiles import ProfileStore
@@ -22,13 +23,14 @@ from wattcap.store.telemetry import TelemetryStore
 from wattcap.store.tokens import IdTokenStore
 
 
-class Repository(StationStore, TelemetryStore, ProfileStore, AuditStore, IdTokenStore):
+class Repository(StationStore, TelemetryStore, ProfileStore, AuditStore, IdTokenStore, ApiClientStore):
     """Async access to everything wattcap persists. Build it on an engine, or :meth:`open` a URL.
 
     ``record(event)`` takes every :mod:`wattcap.core.events` event; the other methods are grouped by part:
     stations/EVSEs/capabilities (:class:`StationStore`), transactions/meter samples/journal/external limits
     (:class:`TelemetryStore`), desired profiles and operations (:class:`ProfileStore`), audit log and
-    verification results (:class:`AuditStore`), id tokens (:class:`IdTokenStore`).
+    verification results (:class:`AuditStore`), id tokens (:class:`IdTokenStore`), API clients and their bearer
+    tokens (:class:`ApiClientStore`).
     """
 
     def __init__(self, engine: AsyncEngine, *, clock: Clock | None = None) -> None:

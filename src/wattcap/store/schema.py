@@ -259,3 +259,31 @@ id_tokens = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.CheckConstraint("status IN ('accepted', 'blocked')", name="status"),
 )
+
+# API clients: who may use the HTTP API, and what they may change (``grant``: a
+# :class:`wattcap.core.governance.Grant` document). Audit entries name the client as ``api:<name>``.
+api_clients = sa.Table(
+    "api_clients",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("description", sa.Text),
+    sa.Column("grant_json", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Bearer tokens of API clients. Only a SHA-256 of the secret part is kept: a token is 256 random bits, so a fast
+# hash is as safe as a slow one and costs nothing per request. ``id`` is the token's public part (shown in
+# listings, used to revoke it).
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("client", sa.String(64), sa.ForeignKey("api_clients.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("secret_hash", sa.String(128), nullable=False),
+    sa.Column("label", sa.String(255)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_used_at", UtcDateTime),
+    sa.Column("revoked_at", UtcDateTime),
+    sa.Index(None, "client"),
+)

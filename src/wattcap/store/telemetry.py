@@ -293,6 +293,38 @@ class TelemetryStore(StoreBase):
         async with self._engine.connect() as connection:
             return [TransactionRecord(**row) for row in (await connection.execute(query)).mappings()]
 
+    async def list_transactions(
+        self,
+        station_ids: Iterable[str] | None = None,
+        *,
+        active: bool | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        evse_id: int | None = None,
+        limit: int | None = 100,
+    ) -> list[TransactionRecord]:
+        """Transactions of ``station_ids`` (None: every station) that overlap ``[since, until)``, newest start first.
+
+        A transaction overlaps the range when it started before ``until`` and had not stopped before ``since``
+        (a running one has not stopped at all); ``active`` True keeps only running ones, False only ended ones.
+        """
+        query = sa.select(transactions)
+        if station_ids is not None:
+            query = query.where(transactions.c.station_id.in_(list(station_ids)))
+        if active is not None:
+            stopped = transactions.c.stopped_at
+            query = query.where(stopped.is_(None) if active else stopped.is_not(None))
+        if until is not None:
+            query = query.where(transactions.c.started_at < until)
+        if since is not None:
+            query = query.where(sa.or_(transactions.c.stopped_at.is_(None), transactions.c.stopped_at >= since))
+        if evse_id is not None:
+            query = query.where(transactions.c.evse_id == evse_id)
+        columns = (transactions.c.started_at, transactions.c.station_id, transactions.c.transaction_id)
+        query = query.order_by(*(c.desc() for c in columns)).limit(limit)
+        async with self._engine.connect() as connection:
+            return [TransactionRecord(**row) for row in (await connection.execute(query)).mappings()]
+
     @staticmethod
     def _sample_filter(
         station_id: str,
