@@ -154,6 +154,15 @@ class EvseAllocation:
     binding: str = ""
     paused_since: datetime | None = None
     phases_since: datetime | None = None
+    # Hysteresis state the allocator feeds back to itself through ``previous`` (added; all optional):
+    #: reclaim: the cap (A per phase, or W for DC) in force because the EV drew well below its allocation.
+    reclaim_cap: float | None = None
+    #: 3→1 phase switching: the EVSE runs on one phase because three did not fit (not because the EV is 1-phase).
+    phase_switched: bool = False
+    #: since when the three-phase minimum plus the resume margin has fitted while switched to one phase.
+    three_phase_fits_since: datetime | None = None
+    #: when this allocation last rose (or started): measurements older than the settle time are not trusted.
+    raised_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
