@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -63,6 +64,17 @@ def _wait_healthy(port: int, process: subprocess.Popen, timeout_s: float = 30.0)
     raise RuntimeError(f"wattcap serve did not answer on port {port} within {timeout_s:.0f} s")
 
 
+def _write_site_file(stations: int) -> Path:
+    """The demo depot's site file (the same fleet ``wattcap simulate --ocpp mixed`` builds), in ./data."""
+    from wattcap.sim.fleet import FleetOptions, VersionMix, make_fleet
+    from wattcap.sim.site import site_file_for
+
+    path = Path("data") / "demo-site.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(site_file_for(make_fleet(FleetOptions(count=stations, versions=VersionMix.MIXED))))
+    return path
+
+
 @app.command()
 def demo(
     stations: Annotated[int, typer.Option(min=1, max=50, help="How many simulated stations.")] = 6,
@@ -85,7 +97,8 @@ def demo(
     api_token = asyncio.run(_register(url, ids, password))
     env = {**os.environ, "WATTCAP_DATABASE_URL": url, "WATTCAP_SIM_PASSWORD": password}
     command = [sys.executable, "-m", "wattcap"]
-    server = subprocess.Popen([*command, "serve", "--port", str(port)], env=env)
+    site_file = _write_site_file(stations)
+    server = subprocess.Popen([*command, "serve", "--port", str(port), "--sites", str(site_file)], env=env)
     simulator: subprocess.Popen | None = None
     try:
         _wait_healthy(port, server)
@@ -94,6 +107,7 @@ def demo(
             f"{stations} simulated stations connecting. Ctrl-C stops both."
         )
         console.print(
+            f"Web UI: http://127.0.0.1:{port}/ui/ (sign in with the token below); "
             f"HTTP API: http://127.0.0.1:{port}/docs (live stream: ws://127.0.0.1:{port}/api/v1/stream); "
             f"operator token for this run:\n{api_token}"
         )

@@ -20,6 +20,7 @@ from wattcap.server.logs import FRAME_LOGGER
 
 if TYPE_CHECKING:
     from wattcap.server.settings import Settings
+    from wattcap.server.sitecap.config import SiteDefinition
 
 LOGGER = logging.getLogger("wattcap.serve")
 
@@ -72,6 +73,13 @@ def serve(
             "--log-ocpp/--no-log-ocpp", help="Log every OCPP frame, passwords masked (env: WATTCAP_LOG_FRAMES)."
         ),
     ] = None,
+    sites: Annotated[
+        Path | None,
+        typer.Option("--sites", help="Site file (TOML/JSON): keep each site under its cap (env: WATTCAP_SITES_FILE)."),
+    ] = None,
+    mqtt_host: Annotated[
+        str | None, typer.Option("--mqtt-host", help="MQTT broker for site signals (env: WATTCAP_MQTT_HOST).")
+    ] = None,
 ) -> None:
     """Run the control plane: chargers connect to ws://HOST:PORT/ocpp/STATION_ID (wss:// with TLS); the HTTP API is
     at /api/v1 (OpenAPI at /docs), the live stream at /api/v1/stream, Prometheus metrics at /metrics."""
@@ -93,13 +101,16 @@ def serve(
             tls_certfile=None if tls_cert is None else str(tls_cert),
             tls_keyfile=None if tls_key is None else str(tls_key),
             log_frames=log_ocpp,
+            sites_file=None if sites is None else str(sites),
+            mqtt_host=mqtt_host,
         )
     except SettingsError as exc:
         raise typer.BadParameter(str(exc)) from None
     configure_logging(log_frames=settings.log_frames)
+    site_definitions = _sites(settings)
     url = resolve_database_url(settings)
     try:
-        asyncio.run(_serve(settings, url))
+        asyncio.run(_serve(settings, url, site_definitions))
     except KeyboardInterrupt:  # Ctrl+C: uvicorn has shut down gracefully and re-raised it
         pass
     except _DatabaseUnavailable as exc:
@@ -111,7 +122,19 @@ class _DatabaseUnavailable(Exception):
     pass
 
 
-async def _serve(settings: Settings, url: str) -> None:
+def _sites(settings: Settings) -> tuple[SiteDefinition, ...]:
+    """The site file's sites (checked before anything starts), or none."""
+    from wattcap.server.sitecap.config import SiteConfigError, load_sites
+
+    if settings.sites_file is None:
+        return ()
+    try:
+        return load_sites(Path(settings.sites_file))
+    except SiteConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--sites") from None
+
+
+async def _serve(settings: Settings, url: str, sites: tuple[SiteDefinition, ...] = ()) -> None:
     """Open (and migrate) the store, then serve until uvicorn is told to stop (SIGINT/SIGTERM)."""
     import sqlalchemy.exc
     import uvicorn
@@ -133,6 +156,18 @@ async def _serve(settings: Settings, url: str) -> None:
         if not settings.tls and any(s.security_profile == 2 for s in await repository.list_stations()):
             # Not refused: TLS may end at a reverse proxy in front of wattcap, which this process cannot see.
             LOGGER.warning("auth.tls stations with security profile 2 expect TLS: use --tls-cert/--tls-key or a proxy")
+        if sites:
+            from wattcap.server.sitecap.service import MqttSettings, attach_site_cap
+
+            mqtt = None if settings.mqtt_host is None else MqttSettings(
+                settings.mqtt_host, settings.mqtt_port, settings.mqtt_prefix, settings.mqtt_client
+            )
+            attach_site_cap(plane, sites, mqtt=mqtt)
+            for site in sites:
+                LOGGER.info(
+                    "sitecap.site id=%s evses=%d root=%s lease_s=%d fallback=%s", site.id, len(site.topology.evses),
+                    site.root().id, site.lease_s, site.fallback,
+                )
         if not await repository.list_api_tokens(include_revoked=False):
             LOGGER.info("api.tokens no API token yet: create one with `wattcap token create --client NAME ...`")
         # The app's lifespan starts the plane inside the server's event loop and closes it (and the store) in the

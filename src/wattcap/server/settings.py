@@ -61,6 +61,15 @@ class Settings:
     #: applies). Blocked and expired tokens are refused either way; set False once the site's tokens are
     #: registered.
     accept_unknown_tokens: bool = True
+    #: The site file (TOML or JSON, ``docs/site-cap.md``): with it, the site cap keeps each site under its
+    #: connection limit; without it, wattcap sets only the profiles it is asked for.
+    sites_file: str | None = None
+    #: The MQTT broker for site signals in and per-EVSE telemetry out (None: no MQTT bridge).
+    mqtt_host: str | None = None
+    mqtt_port: int = 1883
+    mqtt_prefix: str = "wattcap"
+    #: The API client whose grant governs what MQTT messages may set (None: every signal is taken).
+    mqtt_client: str | None = None
 
     def __post_init__(self) -> None:
         if not self.versions:
@@ -100,7 +109,7 @@ def env_values(environ: Mapping[str, str] | None = None) -> dict[str, object]:
 
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 _FLOAT_OR_NONE = {"ws_ping_interval_s", "ws_ping_timeout_s"}
-_INTS = {"port", "max_frame_bytes", "rate_limit_burst", "heartbeat_interval_s"}
+_INTS = {"port", "max_frame_bytes", "rate_limit_burst", "heartbeat_interval_s", "mqtt_port"}
 _FLOATS = {"rate_limit_per_s", "call_timeout_s"}
 _BOOLS = {"accept_no_subprotocol", "require_auth", "log_frames", "accept_unknown_tokens"}
 

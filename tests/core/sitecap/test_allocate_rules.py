@@ -238,11 +238,24 @@ def test_a_paused_session_resumes_only_with_margin_and_after_the_minimum_pause()
     # Room for min + margin, but paused for less than min_pause_s since...: run from a fresh pause.
     topo2 = site(ac("A", 1, GRID), ac("A", 2, GRID), grid_a=40.0)
     paused = SiteAllocation(at(150), {("A", 1): EvseAllocation(("A", 1), 20.0, 3, raised_at=at(150)),
-                                      ("A", 2): EvseAllocation(("A", 2), 0.0, 3, paused=True, paused_since=at(150))})
+                                      ("A", 2): EvseAllocation(("A", 2), 0.0, 3, paused=True, paused_since=at(150),
+                                                               charged=True)})
     held = allocate(topo2, {}, demands, now=at(200), previous=paused, policy=policy)
     assert held.evses["A", 2].paused and held.evses["A", 2].binding == "minimum"
     resumed = allocate(topo2, {}, demands, now=at(270), previous=held, policy=policy)
     assert not resumed.evses["A", 2].paused
+
+
+def test_a_session_that_never_charged_starts_as_soon_as_it_fits():
+    """min_pause_s keeps a paused session from flapping; a session that was never given its minimum (it arrived
+    while there was no room, or while unknown chargers held the site at their worst case) is not flapping."""
+    policy = AllocationPolicy(resume_margin_a=1.0, min_pause_s=120)
+    topo = site(ac("A", 1, GRID), ac("A", 2, GRID), grid_a=40.0)
+    demands = [demand(("A", 1)), demand(("A", 2), 10)]
+    never = SiteAllocation(at(150), {("A", 1): EvseAllocation(("A", 1), 20.0, 3, raised_at=at(150), charged=True),
+                                     ("A", 2): EvseAllocation(("A", 2), 0.0, 3, paused=True, paused_since=at(150))})
+    started = allocate(topo, {}, demands, now=at(160), previous=never, policy=policy)
+    assert not started.evses["A", 2].paused and started.evses["A", 2].charged
 
 
 def test_a_running_session_is_paused_only_when_its_minimum_does_not_fit():

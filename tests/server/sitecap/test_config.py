@@ -94,3 +94,14 @@ def test_an_unreadable_file_is_a_site_config_error(tmp_path: Path):
     bad.write_text("[[sites]\n")
     with pytest.raises(SiteConfigError, match=r"bad\.toml"):
         load_sites(bad)
+
+
+@pytest.mark.parametrize("lease_s", [30, 120, 300, 900])
+def test_every_accepted_lease_gives_a_valid_coordinator_policy(lease_s):
+    from wattcap.server.sitecap.controller import SiteCapController
+
+    (definition,) = parse_sites(site(lease_s=lease_s))
+    controller = object.__new__(SiteCapController)
+    controller.site = definition
+    policy = controller._policy(None)
+    assert policy.lease_s == lease_s and policy.renew_before_s == lease_s // 3

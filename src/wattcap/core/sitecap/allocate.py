@@ -380,7 +380,7 @@ def _grant(
     switchable = _switchable(s, site)
     s.phase_switched = switchable and prev is not None and prev.phase_switched
     if (
-        was_paused and prev is not None and prev.paused_since is not None
+        was_paused and prev is not None and prev.charged and prev.paused_since is not None
         and _seconds(now, prev.paused_since) < policy.min_pause_s
     ):
         if switchable:
@@ -566,7 +566,7 @@ def _result(s: _Session, now: datetime) -> EvseAllocation:
         return EvseAllocation(
             key=s.key, current_a=0.0, phases=s.phases, power_w=0.0 if s.dc else None, paused=True,
             binding=s.bind, paused_since=s.paused_since, phases_since=s.phases_since,
-            phase_switched=s.phase_switched,
+            phase_switched=s.phase_switched, charged=prev is not None and prev.charged,
         )
     raised_at = now
     if (
@@ -580,10 +580,12 @@ def _result(s: _Session, now: datetime) -> EvseAllocation:
         and prev.binding == s.bind and prev.raised_at == raised_at and prev.reclaim_cap == s.reclaim_cap
         and prev.phases_since == s.phases_since and prev.phase_switched == s.phase_switched
         and prev.three_phase_fits_since == s.three_fits_since and prev.power_w == (s.level if s.dc else None)
+        and prev.charged
     ):
         return prev
     return EvseAllocation(
         key=s.key, current_a=current, phases=s.phases, power_w=s.level if s.dc else None, paused=False,
         binding=s.bind, paused_since=None, phases_since=s.phases_since, reclaim_cap=s.reclaim_cap,
         phase_switched=s.phase_switched, three_phase_fits_since=s.three_fits_since, raised_at=raised_at,
+        charged=True,
     )

@@ -163,6 +163,9 @@ class EvseAllocation:
     three_phase_fits_since: datetime | None = None
     #: when this allocation last rose (or started): measurements older than the settle time are not trusted.
     raised_at: datetime | None = None
+    #: Whether this session has been given its minimum before: only then does a pause hold for min_pause_s (a
+    #: session that never charged starts as soon as it fits; that is not flapping).
+    charged: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,6 @@ EVSE's allocation and why it is capped (``binding``), and what the chargers hold
 solar series (planner), each with a TTL; a grant must name the signal (GOV-SIGNAL) and the site (GOV-SCOPE).
 """
 
-from __future__ import annotations
-
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,7 +18,7 @@ from wattcap.core import governance as gov
 from wattcap.core.sitecap.signals import SignalError, SignalKind
 from wattcap.server.sitecap.signals import BuildingLoadSignal, SeriesSignal, SiteLimitSignal
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # FastAPI resolves the route annotations at runtime: only these stay strings
     from wattcap.server.sitecap.controller import SiteCapController
     from wattcap.server.sitecap.service import SiteCap
 
@@ -71,7 +69,7 @@ class SignalAccepted(BaseModel):
     stale_at: datetime
 
 
-def _controller(service: SiteCap, site_id: str) -> SiteCapController:
+def _controller(service: "SiteCap", site_id: str) -> "SiteCapController":
     controller = service.controllers.get(site_id)
     if controller is None:
         raise not_found(f"no site {site_id!r}")
@@ -82,7 +80,7 @@ def _refuse(exc: SignalError, field: str) -> Exception:
     return invalid([FindingOut(path=f"body.{field}", rule_id="WC-SIGNAL", message=str(exc))])
 
 
-def site_router(service: SiteCap) -> APIRouter:
+def site_router(service: "SiteCap") -> APIRouter:
     router = APIRouter(tags=["sites"])
 
     @router.get("/sites", response_model=list[SiteSummary], summary="The sites this client may see")

@@ -67,6 +67,8 @@ class SiteCapSettings:
     meter_replan_s: float = 10.0
     #: Read the composite back after a session's first limit and after fallback changes (not lease renewals).
     verify_first_limit: bool = True
+    #: How long a connecting station's boot handling may take before it is written to anyway.
+    boot_wait_s: float = 30.0
 
 
 @dataclass(slots=True)
@@ -129,8 +131,10 @@ class SiteCapController:
     def _policy(self, policy: Any) -> Any:
         if policy is not None:
             return policy
+        # Renewed when a third of the lease is left: two missed renewals still do not let a lease lapse.
         return sitecap.CoordinatorPolicy(
             lease_s=self.site.lease_s,
+            renew_before_s=max(1, self.site.lease_s // 3),
             fallback=sitecap.FallbackPolicy(self.site.fallback, self.site.fallback_current_a),
         )
 
@@ -265,9 +269,22 @@ class SiteCapController:
     def _on_connection(self, station_id: str, connected: bool) -> None:
         if station_id not in self.site.station_ids:
             return
-        now = self.clock()
-        self._feed(sitecap.StationOnline(station_id, now) if connected else sitecap.StationOffline(station_id, now))
-        self.trigger()
+        if not connected:
+            self._feed(sitecap.StationOffline(station_id, self.clock()))
+            self.trigger()
+            return
+        self._spawn(self._online_after_boot(station_id, self.profiles.boot_count[station_id]))
+
+    async def _online_after_boot(self, station_id: str, boots: int) -> None:
+        """A station that connects is written to once the lifecycle has handled its boot (capabilities read, what
+        it holds reconciled): before that the validator knows neither its EVSEs nor its units. A station that
+        reconnects without booting is taken as it was after ``boot_wait_s``."""
+        with contextlib.suppress(TimeoutError):
+            booted = lambda: self.profiles.boot_count[station_id] > boots  # noqa: E731
+            await self.profiles.wait_for(booted, self.settings.boot_wait_s)
+        if station_id in self.registry:
+            self._feed(sitecap.StationOnline(station_id, self.clock()))
+            self.trigger()
 
     # ---- the loop -----------------------------------------------------------------------------------------
 
@@ -350,6 +367,7 @@ class SiteCapController:
             async with self._write_locks[command.key, kind]:
                 result: ChangeResult | None = await send(command)
         except ProfileRefused as refused:
+            log.warning("site %s: %s to %s not sent: %s", self.site.id, kind, command.key, refused)
             self._feed(sitecap.Rejected(command.command_id, f"not sent: {refused}", self.clock()))
         except StationCallError as exc:
             self._feed(sitecap.NoAnswer(command.command_id, self.clock()))
@@ -358,6 +376,11 @@ class SiteCapController:
             log.exception("site %s: write to %s failed", self.site.id, command.key)
             self._feed(sitecap.NoAnswer(command.command_id, self.clock()))
         else:
+            log.info(
+                "site %s: %s %s/%s %s -> %s %s", self.site.id, command.command_id, command.key[0], command.key[1],
+                kind, "nothing to send" if result is None else result.verdict.value,
+                "" if result is None else (result.reason or ""),
+            )
             if result is None:  # nothing to send (the session is gone): the EVSE holds its fallback
                 self._feed(sitecap.Acknowledged(command.command_id, self.clock()))
             elif result.verdict in (Verdict.APPLIED, Verdict.MISMATCH):
