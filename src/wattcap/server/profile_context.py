@@ -7,7 +7,7 @@ station message), so a decision is always taken on what is recorded, whichever p
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from wattcap.core.dialects import DEFAULT_DIALECT, get_dialect
@@ -19,7 +19,7 @@ from wattcap.core.station import StationConfig
 from wattcap.ocpp.capabilities import station_facts
 from wattcap.ocpp.profile_json import profile_from_json
 from wattcap.server.stations import StationRegistry
-from wattcap.store import DesiredProfile, Repository, UnknownStationError
+from wattcap.store import DesiredProfile, Repository, UnknownStationError, desired_from_profile
 
 # Statuses of desired profiles the charger may well hold: what validation must count (capacity, duplicates).
 _MAYBE_HELD = frozenset(
@@ -62,6 +62,15 @@ class StationContext:
     def expected_installed(self) -> tuple[InstalledProfile, ...]:
         """What the charger should hold now: the profiles it accepted (and other parties' known ones)."""
         return self._installed((DesiredStatus.INSTALLED,))
+
+    def with_installed(self, evse_id: int, profile: ChargingProfile) -> StationContext:
+        """This context as it is once the charger accepted ``profile`` (its desired record marked installed)."""
+        current = self.find(profile.id)
+        record = desired_from_profile(
+            self.station_id, evse_id, profile, self.version, current.owner if current is not None else "wattcap",
+            status=DesiredStatus.INSTALLED.value,
+        )
+        return replace(self, desired=(*(d for d in self.desired if d.profile_id != profile.id), record))
 
     def evses_of(self, evse_id: int) -> tuple[int, ...]:
         """The EVSEs a profile on ``evse_id`` shapes: itself, or every EVSE for a station-wide one."""

@@ -273,9 +273,12 @@ class ProfileService:
         )
 
     async def clear_profile(
-        self, station_id: str, profile_id: int, *, actor: str = "api", reason: str | None = None
+        self, station_id: str, profile_id: int, *, actor: str = "api", reason: str | None = None,
+        verify: bool = True,
     ) -> ChangeResult:
-        """Clear one profile by id (A25) and stop wanting it once the charger confirmed (or never held it)."""
+        """Clear one profile by id (A25) and stop wanting it once the charger confirmed (or never held it).
+
+        ``verify=False`` skips the composite read-back (a clean-up whose result nobody reads), as for a set."""
         async with self._locks[station_id]:
             ctx = await self._context(station_id)
             current = ctx.find(profile_id)
@@ -291,7 +294,7 @@ class ProfileService:
         if current is None:
             return await self._submit_clear(station_id, profile_id, None, None)
         purpose = ChargingProfilePurpose(current.purpose)
-        return await self._submit_clear(station_id, profile_id, current.evse_id, purpose)
+        return await self._submit_clear(station_id, profile_id, current.evse_id, purpose, verify=verify)
 
     async def clear_profiles(
         self,
@@ -487,11 +490,12 @@ class ProfileService:
         )
 
     async def _submit_clear(
-        self, station_id: str, profile_id: int, evse_id: int | None, purpose: ChargingProfilePurpose | None
+        self, station_id: str, profile_id: int, evse_id: int | None, purpose: ChargingProfilePurpose | None,
+        *, verify: bool = True,
     ) -> ChangeResult:
         return await self.writes.submit(
             WriteKey(station_id, purpose), profile_id,
-            lambda: self._published(self._send_clear(station_id, profile_id, evse_id)),
+            lambda: self._published(self._send_clear(station_id, profile_id, evse_id, verify)),
         )
 
     async def _send_profile(
@@ -512,12 +516,15 @@ class ProfileService:
             return result
         await self._mark(station_id, profile.id, DesiredStatus.INSTALLED, None)
         if not verify:
-            ctx = await self._context(station_id)
-            self._remember_limits(ctx, ctx.evses_of(evse_id))
+            # What the charger now holds is what was just sent: the context read before the send, with this
+            # profile installed, is enough for the draw check (one store round trip less per write).
+            self._remember_limits(ctx.with_installed(evse_id, profile), ctx.evses_of(evse_id))
             return replace(result, reason="accepted; not read back")
         return await self._after_change(station_id, result, evse_id, profile.schedule.charging_rate_unit)
 
-    async def _send_clear(self, station_id: str, profile_id: int, evse_id: int | None) -> ChangeResult:
+    async def _send_clear(
+        self, station_id: str, profile_id: int, evse_id: int | None, verify: bool = True
+    ) -> ChangeResult:
         ctx = await self._context(station_id)
         call = messages.clear_call(ctx.version, ClearChargingProfileRequest(profile_id=profile_id))
         reply = await self._exchange(ctx, call, evse_id, profile_id)
@@ -532,6 +539,10 @@ class ProfileService:
             result = replace(result, reason=f"the charger held no profile {profile_id}")
         await self.repository.delete_desired_profile(station_id, profile_id, reason="cleared")
         if evse_id is None:
+            return result
+        if not verify:
+            ctx = await self._context(station_id)
+            self._remember_limits(ctx, ctx.evses_of(evse_id))
             return result
         return await self._after_change(station_id, result, evse_id, None)
 

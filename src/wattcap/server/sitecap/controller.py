@@ -40,6 +40,7 @@ from wattcap.core.model import ChargingProfilePurpose
 from wattcap.core.sitecap.model import EvseKey, EvseSpec, PhaseCurrents, SessionDemand
 from wattcap.core.sitecap.profiles import fallback_profile, rate_unit_for, session_limit_profile
 from wattcap.core.sitecap.signals import resolve_limits
+from wattcap.core.station import StationConfig
 from wattcap.core.verification import Verdict
 from wattcap.server.event_hub import EventHub
 from wattcap.server.lifecycle_types import ChangeResult, ProfileRefused
@@ -111,11 +112,14 @@ class SiteCapController:
         self.last_limits: dict[str, Any] = {}
         self.replans = 0
         self.last_allocation_s = 0.0
+        #: How long each write took, from its turn at the EVSE to the charger's answer (benchmarks read it).
+        self.write_seconds: list[float] = []
         self.writes = 0
         self.notices: list[str] = []
         self._session_profile: dict[tuple[EvseKey, str], int] = {}
         self._fallback_profile: dict[EvseKey, int] = {}
         self._verified: set[tuple[EvseKey, str]] = set()
+        self._configs: dict[str, tuple[int, StationConfig]] = {}
         # One write at a time per EVSE and kind: a second write must reuse the first's profile id (the same id
         # replaces, K01.FR.05 / R16-05), and two ids at two stack levels would let a stale lease win.
         self._write_locks: dict[tuple[EvseKey, str], asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -365,7 +369,9 @@ class SiteCapController:
         self.writes += 1
         try:
             async with self._write_locks[command.key, kind]:
+                started = time.perf_counter()
                 result: ChangeResult | None = await send(command)
+                self.write_seconds.append(time.perf_counter() - started)
         except ProfileRefused as refused:
             log.warning("site %s: %s to %s not sent: %s", self.site.id, kind, command.key, refused)
             self._feed(sitecap.Rejected(command.command_id, f"not sent: {refused}", self.clock()))
@@ -394,13 +400,22 @@ class SiteCapController:
                 self._feed(sitecap.Rejected(command.command_id, result.reason or result.verdict.value, self.clock()))
         self.trigger()
 
+    async def _config(self, station_id: str) -> StationConfig:
+        """The station's capabilities (its units), read once per boot: they change only when it reboots."""
+        boots = self.profiles.boot_count[station_id]
+        cached = self._configs.get(station_id)
+        if cached is None or cached[0] != boots:
+            cached = (boots, await self.profiles.station_config(station_id))
+            self._configs[station_id] = cached
+        return cached[1]
+
     async def _send_session_limit(self, command: Any) -> ChangeResult | None:
         key: EvseKey = command.key
         session = self.sessions.get(key)
         if session is None:
             return None
         evse = self.evses[key]
-        config = await self.profiles.station_config(key[0])
+        config = await self._config(key[0])
         profile = session_limit_profile(
             evse, transaction_id=session.transaction_id, current_a=command.current_a, phases=command.phases,
             power_w=command.power_w, lease_until=command.lease_until, now=self.clock(),
@@ -429,7 +444,7 @@ class SiteCapController:
     async def _send_fallback(self, command: Any) -> ChangeResult:
         key: EvseKey = command.key
         evse = self.evses[key]
-        config = await self.profiles.station_config(key[0])
+        config = await self._config(key[0])
         profile = fallback_profile(
             evse, current_a=command.current_a, phases=command.phases, now=self.clock(),
             unit=rate_unit_for(evse, config.capabilities.rate_units),
