@@ -105,3 +105,8 @@ def test_every_accepted_lease_gives_a_valid_coordinator_policy(lease_s):
     controller.site = definition
     policy = controller._policy(None)
     assert policy.lease_s == lease_s and policy.renew_before_s == lease_s // 3
+
+
+def test_the_example_site_file_reads():
+    (depot,) = load_sites(Path(__file__).resolve().parents[3] / "examples" / "site.toml")
+    assert depot.id == "depot" and len(depot.topology.evses) == 4 and depot.fallback == "minimum"
