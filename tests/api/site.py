@@ -26,6 +26,9 @@ from wattcap.server.live import DEFAULT_QUEUE
 from wattcap.server.profiles import LifecycleSettings
 from wattcap.server.runtime import ControlPlane
 from wattcap.server.settings import Settings
+from wattcap.server.sitecap.config import SiteDefinition
+from wattcap.server.sitecap.controller import SiteCapSettings
+from wattcap.server.sitecap.service import attach_site_cap
 from wattcap.sim.clock import RealClock
 from wattcap.sim.ev import EV_MODELS
 from wattcap.sim.personalities import get_personality
@@ -131,10 +134,16 @@ class ApiSite:
 
 
 @asynccontextmanager
-async def api_site(database_url: str, *, stream_queue: int = DEFAULT_QUEUE) -> AsyncIterator[ApiSite]:
+async def api_site(
+    database_url: str, *, stream_queue: int = DEFAULT_QUEUE, sites: Sequence[SiteDefinition] = (),
+    sitecap: SiteCapSettings | None = None,
+) -> AsyncIterator[ApiSite]:
+    """The served plane; with ``sites``, the site cap on for them (``attach_site_cap``, as ``--sites`` does)."""
     settings = Settings(host="127.0.0.1", port=0, call_timeout_s=10.0, heartbeat_interval_s=60)
     repository = await Repository.open(database_url)
     plane = ControlPlane(settings, repository, lifecycle=LIFECYCLE, capability_retry=RETRY, stream_queue=stream_queue)
+    if sites:
+        attach_site_cap(plane, sites, settings=sitecap)
     try:
         async with serving(plane.app(), settings, TIMEOUT) as served:
             yield ApiSite(plane, served.port)

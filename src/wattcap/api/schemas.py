@@ -23,7 +23,7 @@ from wattcap.core.model import (
 )
 from wattcap.core.timeutil import format_timestamp
 from wattcap.core.validation import Finding
-from wattcap.ocpp.composite_json import composite_to_json
+from wattcap.ocpp.composite_json import CompositeAnswerError, composite_to_json, reported_composite_from_json
 from wattcap.ocpp.profile_json import ProfileFormatError, profile_from_json, profile_to_json
 from wattcap.server.lifecycle_types import ChangeResult, CompositeCheck
 
@@ -246,6 +246,42 @@ class DifferenceOut(BaseModel):
     reported: float | None
 
 
+class ReportedPeriodOut(BaseModel):
+    startPeriod: int
+    limit: float
+    numberPhases: int | None = None
+
+
+class ReportedCompositeOut(BaseModel):
+    """A charger's GetCompositeSchedule answer in one shape whatever the station speaks (1.6 answers carry the
+    time base in ``scheduleStart`` or, against the errata, in ``chargingSchedule.startSchedule``). No periods:
+    the charger said nothing limits the EVSE."""
+
+    scheduleStart: str
+    duration: int | None
+    chargingRateUnit: Literal["A", "W"]
+    chargingSchedulePeriod: list[ReportedPeriodOut]
+
+
+def reported_out(payload: Any, version: OcppVersion | str | None) -> ReportedCompositeOut | None:
+    """The normalised composite of a stored or fresh GetCompositeSchedule answer; None when there is none (the
+    charger refused or did not answer, the payload is a draw check's, or it cannot be read)."""
+    if not isinstance(payload, dict) or version is None:
+        return None
+    try:
+        reported = reported_composite_from_json(payload, version)
+    except (CompositeAnswerError, ValueError):
+        return None
+    if reported is None:
+        return None
+    return ReportedCompositeOut(
+        scheduleStart=format_timestamp(reported.schedule_start), duration=reported.duration,
+        chargingRateUnit=reported.charging_rate_unit.value,
+        chargingSchedulePeriod=[ReportedPeriodOut(startPeriod=p.start_period, limit=p.limit,
+                                                  numberPhases=p.number_phases) for p in reported.periods],
+    )
+
+
 class CheckOut(BaseModel):
     """One EVSE's composite read back and compared with the engine's."""
 
@@ -254,6 +290,8 @@ class CheckOut(BaseModel):
     reason: str | None = None
     differences: list[DifferenceOut] = Field(default_factory=list)
     expected: CompositeOut | None = None
+    reported: ReportedCompositeOut | None = Field(
+        None, description="What the charger answered, normalised; None when it answered no schedule or none at all.")
 
 
 class ChangeOut(BaseModel):
@@ -270,19 +308,20 @@ class ChangeOut(BaseModel):
     warnings: list[FindingOut] = Field(default_factory=list)
 
 
-def check_out(check: CompositeCheck) -> CheckOut:
+def check_out(check: CompositeCheck, version: OcppVersion | str | None = None) -> CheckOut:
     return CheckOut(
         evse_id=check.evse_id, verdict=check.verdict.value, reason=check.reason,
         differences=[DifferenceOut(start=d.start, end=d.end, expected=d.expected, reported=d.reported)
                      for d in check.differences],
         expected=None if check.expected is None else composite_out(check.expected),
+        reported=reported_out(check.reported, version),
     )
 
 
 def change_out(result: ChangeResult, version: OcppVersion | str) -> ChangeOut:
     return ChangeOut(
         station_id=result.station_id, action=result.action, profile_id=result.profile_id, evse_id=result.evse_id,
-        verdict=result.verdict.value, reason=result.reason, checks=[check_out(c) for c in result.checks],
+        verdict=result.verdict.value, reason=result.reason, checks=[check_out(c, version) for c in result.checks],
         warnings=[finding_out(f, version) for f in result.findings],
     )
 

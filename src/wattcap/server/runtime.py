@@ -4,7 +4,7 @@ feed, metrics, and the ASGI app that serves OCPP and the HTTP API.
 ``wattcap serve``, ``wattcap demo`` (through ``serve``) and the tests build it the same way::
 
     plane = await ControlPlane.open(settings)        # or ControlPlane(settings, repository) on a repository of yours
-    app = plane.app()                                # OCPP at /ocpp/{id}, the API at /api/v1, /metrics, /healthz
+    app = plane.app()                                # OCPP at /ocpp/{id}, the API at /api/v1, /metrics, /ui/
     await uvicorn.Server(uvicorn_config(app, settings)).serve()   # the app's lifespan starts and closes the plane
 
 Everything the API needs hangs off the plane (``app.state.plane``). Other parts of wattcap join it without
@@ -183,12 +183,15 @@ class ControlPlane:
             await self.repository.close()
 
     def app(self) -> FastAPI:
-        """The ASGI app: OCPP, ``/healthz``, the HTTP API, ``/metrics``; its lifespan starts and closes the plane."""
+        """The ASGI app: OCPP, ``/healthz``, the HTTP API, ``/metrics``, the web UI at ``/ui/``; its lifespan
+        starts and closes the plane."""
         from wattcap.api import install_api
+        from wattcap.ui import install_ui
 
         app = create_app(self.settings, self.hub, registry=self.registry, clock=self.clock)
         app.state.plane = self
         install_api(app, self)
+        install_ui(app)
 
         @contextlib.asynccontextmanager
         async def lifespan(_: object) -> AsyncIterator[None]:

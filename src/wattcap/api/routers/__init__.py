@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from wattcap.api.routers import composite, governance, history, meter, profiles, stations, transactions
+from wattcap.api.routers import composite, governance, history, meter, profiles, stations, topology, transactions
 
 #: Mounted under ``/api/v1`` in this order. Other parts of wattcap add theirs with ``ControlPlane.add_router``.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -15,4 +15,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     profiles.router,
     composite.router,
     history.router,
+    topology.router,
 )

@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from wattcap.api.deps import Access, Authenticated
 from wattcap.api.errors import ERRORS, NOT_FOUND
 from wattcap.api.routers.common import check_range, visible_station
-from wattcap.api.schemas import Timestamp
+from wattcap.api.schemas import ReportedCompositeOut, Timestamp, reported_out
 from wattcap.store import AuditEntry, VerificationRecord
 
 router = APIRouter(tags=["history"])
@@ -31,6 +31,8 @@ class VerificationOut(BaseModel):
     reported: Any
     differences: list[Any]
     detail: str | None
+    reported_composite: ReportedCompositeOut | None = Field(
+        None, description="A composite read back: the charger's answer normalised (``reported`` is it as stored).")
 
 
 class AuditOut(BaseModel):
@@ -44,10 +46,11 @@ class AuditOut(BaseModel):
     after: Any
 
 
-def _verification(r: VerificationRecord) -> VerificationOut:
+def _verification(r: VerificationRecord, version: str | None) -> VerificationOut:
     return VerificationOut(id=r.id, station_id=r.station_id, evse_id=r.evse_id, checked_at=r.checked_at,
                            verdict=r.verdict, expected=r.expected, reported=r.reported,
-                           differences=list(r.differences), detail=r.detail)
+                           differences=list(r.differences), detail=r.detail,
+                           reported_composite=reported_out(r.reported, version))
 
 
 def _audit(e: AuditEntry) -> AuditOut:
@@ -58,11 +61,11 @@ def _audit(e: AuditEntry) -> AuditOut:
 async def _verifications(
     access: Access, station_id: str, evse: int | None, since: datetime | None, limit: int, verdict: str | None
 ) -> list[VerificationOut]:
-    await visible_station(access, station_id, evse or None)
+    station = await visible_station(access, station_id, evse or None)
     found = await access.plane.repository.verification_results(
         station_id, evse_id=evse, since=since, limit=limit, newest_first=True, verdict=verdict
     )
-    return [_verification(r) for r in found if access.sees_evse(station_id, r.evse_id)]
+    return [_verification(r, station.ocpp_version) for r in found if access.sees_evse(station_id, r.evse_id)]
 
 
 @router.get("/stations/{station_id}/verifications", response_model=list[VerificationOut],
