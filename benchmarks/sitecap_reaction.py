@@ -105,8 +105,10 @@ async def main(stations: int, evses: int, drops: int) -> None:
                 )
                 elapsed = time.perf_counter() - started
                 reactions.append(elapsed)
-                print(f"limit {'drop' if n % 2 == 0 else 'rise'} to {limit:g} A/phase: {controller.writes - writes_before}"
-                      f" writes acknowledged in {elapsed:.2f} s (allocation {controller.last_allocation_s * 1000:.0f} ms)")
+                change = "drop" if n % 2 == 0 else "rise"
+                allocation_ms = controller.last_allocation_s * 1000
+                print(f"limit {change} to {limit:g} A/phase: {controller.writes - writes_before} writes acknowledged"
+                      f" in {elapsed:.2f} s (allocation {allocation_ms:.0f} ms)")
             median = statistics.median(reactions)
             print(f"re-allocation reaching every affected charger: median {median:.2f} s, worst {max(reactions):.2f} s;"
                   f" target 2 s for 1,000 EVSEs -> ratio {median / 2.0:.2f} of the target")

@@ -142,7 +142,8 @@ def test_site_cap_writes_are_unpaced_but_still_honour_a_retry_hint():
     unpaced = PendingWrite(KEY, 2, sequence=2, token=2, paced=False)
     plan = plan_writes([write(KEY, 1, 1), unpaced], now=T0, last_sent={KEY: T0}, min_interval_s=15)
     assert [w.token for w in plan.send_now] == [2] and plan.next_due == T0 + timedelta(seconds=15)
-    blocked = plan_writes([unpaced], now=T0, last_sent={}, min_interval_s=15, blocked_until={KEY: T0 + timedelta(seconds=9)})
+    hint = {KEY: T0 + timedelta(seconds=9)}
+    blocked = plan_writes([unpaced], now=T0, last_sent={}, min_interval_s=15, blocked_until=hint)
     assert blocked.send_now == () and blocked.next_due == T0 + timedelta(seconds=9)
 
 
