@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -661,7 +661,7 @@ class SiteCapCoordinator:
             shares = fallback_shares(topology, self._limits, FallbackPolicy(), reserved=reserved)
         demands = [self._demands[k] for k in sorted(self._demands) if self._evses[k].session]
         alloc = allocate(
-            topology, self._limits, demands, now=now, previous=self._allocation, fallbacks=shares,
+            topology, self._limits, demands, now=now, previous=self._as_landed(now), fallbacks=shares,
             reserved=reserved, policy=self.policy.allocation,
         )
         self._allocation = alloc
@@ -686,6 +686,29 @@ class SiteCapCoordinator:
                     fp = max_footprint(fp, evse_footprint(e.spec, a.current_a, a.phases, power_w=a.power_w))
                 planned[key] = fp
         self._report_infeasible(footprint_violations(topology, self._limits, planned), out)
+
+    def _as_landed(self, now: datetime) -> SiteAllocation | None:
+        """The previous plan as the chargers know it: a raise that has not been acknowledged yet is dated ``now``.
+
+        Reclaim judges a session by its draw some time after its allocation rose; a raise still held back (waiting
+        for the decrease it needs) or not yet answered never reached the EV, so its draw says nothing yet.
+        """
+        previous = self._allocation
+        if previous is None:
+            return None
+        changed = {}
+        for key, a in previous.evses.items():
+            e = self._evses.get(key)
+            if e is None or a.paused or a.raised_at is None or a.raised_at >= now:
+                continue
+            held = e.limit if e.limit is not None and e.limit.valid(now) else None
+            landed = held is not None and held.phases == a.phases and (
+                held.current_a >= a.current_a - 1e-9 if a.power_w is None
+                else (held.power_w or 0.0) >= a.power_w - 1e-6
+            )
+            if not landed:
+                changed[key] = replace(a, raised_at=now)
+        return previous if not changed else replace(previous, evses={**previous.evses, **changed})
 
     def _report_infeasible(self, violations: list[Violation], out: list[CoordinatorCommand]) -> None:
         now_infeasible = frozenset((v.node, v.dimension) for v in violations)
@@ -736,8 +759,24 @@ class SiteCapCoordinator:
             part = self._lowering_part(e, w, now)
             if part is not None:
                 self._emit(e, part, first)
+            elif (renewal := self._renewal_while_waiting(e, now)) is not None:
+                self._emit(e, renewal, first)
         out.extend(first)
         out.extend(then)
+
+    def _renewal_while_waiting(self, e: _Evse, now: datetime) -> _Write | None:
+        """While a higher limit waits, the limit in force keeps its lease: renew it (same limit, nothing rises), or
+        the EV would drop to its fallback while wattcap runs."""
+        current = e.limit if e.limit is not None and e.limit.valid(now) else None
+        if current is None or current.lease_until is None:
+            return None
+        if current.lease_until - now >= timedelta(seconds=self.policy.renew_before_s):
+            return None
+        lease = self._lease_for(e, current, now)
+        if lease is None or any(p.same_limit(current) for p in e.limit_pending.values()):
+            return None
+        held = Held(current.current_a, current.phases, current.power_w, lease)
+        return _Write("", e.spec.key, _SESSION, held=held, epoch=e.epoch)
 
     def _lowering_part(self, e: _Evse, w: _Write, now: datetime) -> _Write | None:
         """For a held-back session limit: the same limit capped at what every phase it uses may draw now (0 if
