@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from wattcap.api.deps import Access, Authenticated, require_signal, require_site
-from wattcap.api.errors import FindingOut, invalid, not_found
+from wattcap.api.errors import ERRORS, NOT_FOUND, FindingOut, invalid, not_found
 from wattcap.core import governance as gov
 from wattcap.core.sitecap.signals import SignalError, SignalKind
 from wattcap.server.sitecap.signals import BuildingLoadSignal, SeriesSignal, SiteLimitSignal
@@ -80,10 +80,14 @@ def _refuse(exc: SignalError, field: str) -> Exception:
     return invalid([FindingOut(path=f"body.{field}", rule_id="WC-SIGNAL", message=str(exc))])
 
 
+#: The error answers of a route on one site: the API's own (401, 403 naming the rule, 422 with field paths) and 404.
+SITE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, **NOT_FOUND}
+
+
 def site_router(service: "SiteCap") -> APIRouter:
     router = APIRouter(tags=["sites"])
 
-    @router.get("/sites", response_model=list[SiteSummary], summary="The sites this client may see")
+    @router.get("/sites", response_model=list[SiteSummary], responses=ERRORS, summary="The sites this client may see")
     async def list_sites(access: Authenticated) -> list[SiteSummary]:
         out = []
         for site in service.sites.values():
@@ -95,7 +99,8 @@ def site_router(service: "SiteCap") -> APIRouter:
             ))
         return out
 
-    @router.get("/sites/{site_id}", response_model=SiteOut, summary="A site now: limits, allocations, holdings")
+    @router.get("/sites/{site_id}", response_model=SiteOut, responses=SITE_ERRORS,
+                summary="A site now: limits, allocations, holdings")
     async def get_site(site_id: str, access: Annotated[Access, Depends(require_site())]) -> SiteOut:
         controller = _controller(service, site_id)
         site = controller.site
@@ -127,7 +132,7 @@ def site_router(service: "SiteCap") -> APIRouter:
 
     @router.post(
         "/sites/{site_id}/signals/site-limit", status_code=202, response_model=SignalAccepted,
-        summary="A limit schedule for a node (default: the grid connection)",
+        responses=SITE_ERRORS, summary="A limit schedule for a node (default: the grid connection)",
     )
     async def post_site_limit(
         site_id: str, signal: SiteLimitSignal, access: Annotated[Access, Depends(require_signal("site_limit"))]
@@ -143,7 +148,7 @@ def site_router(service: "SiteCap") -> APIRouter:
 
     @router.post(
         "/sites/{site_id}/signals/building-load", status_code=202, response_model=SignalAccepted,
-        summary="Non-EV load measured on a node (default: the grid connection)",
+        responses=SITE_ERRORS, summary="Non-EV load measured on a node (default: the grid connection)",
     )
     async def post_building_load(
         site_id: str, signal: BuildingLoadSignal,
@@ -161,14 +166,17 @@ def site_router(service: "SiteCap") -> APIRouter:
     def series_route(kind: SignalKind, path: str) -> None:
         @router.post(
             f"/sites/{{site_id}}/signals/{path}", status_code=202, response_model=SignalAccepted,
-            summary=f"A {kind.value} series for the planner", name=f"post_{kind.value}",
+            responses=SITE_ERRORS, summary=f"A {kind.value} series for the planner", name=f"post_{kind.value}",
         )
         async def post_series(
             site_id: str, signal: SeriesSignal, access: Annotated[Access, Depends(require_signal(kind.value))]
         ) -> SignalAccepted:
             controller = _controller(service, site_id)
             now = controller.clock()
-            controller.signals.put_series(kind, signal, source=access.actor, now=now)
+            try:
+                controller.signals.put_series(kind, signal, source=access.actor, now=now)
+            except SignalError as exc:
+                raise _refuse(exc, "unit") from None
             await audit(access, site_id, kind, signal)
             return accepted(site_id, kind, None, access.actor, now, signal.ttl_s)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from wattcap.core.sitecap.signals import LimitPoint, LimitSchedule, LoadReading, SignalError, SignalKind
 from wattcap.server.sitecap.config import SiteDefinition
@@ -28,13 +28,15 @@ __all__ = [
 ]
 
 TTL = Annotated[int, Field(gt=0, le=7 * 86_400, description="Seconds the signal stays valid without renewal.")]
+#: A current or power: finite (JSON parsers take Infinity and NaN) and not negative.
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class LimitPointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     start: AwareDatetime
-    current_a: Annotated[float, Field(ge=0)] | None = None
-    power_w: Annotated[float, Field(ge=0)] | None = None
+    current_a: Amount | None = None
+    power_w: Amount | None = None
 
     @model_validator(mode="after")
     def _one_limit(self) -> LimitPointIn:
@@ -52,6 +54,15 @@ class SiteLimitSignal(BaseModel):
     ttl_s: TTL = 900
     points: Annotated[list[LimitPointIn], Field(min_length=1, max_length=1000)]
 
+    @field_validator("points")
+    @classmethod
+    def _distinct_starts(cls, points: list[LimitPointIn]) -> list[LimitPointIn]:
+        # Two points from the same instant leave the limit from then on undecided (the core refuses them too).
+        starts = [p.start for p in points]
+        if len(set(starts)) != len(starts):
+            raise ValueError("two limit points start at the same time")
+        return points
+
 
 class BuildingLoadSignal(BaseModel):
     """Non-EV load measured on a node (default: the grid connection), per phase in A or as total W."""
@@ -59,8 +70,8 @@ class BuildingLoadSignal(BaseModel):
     model_config = ConfigDict(extra="forbid")
     node: str | None = None
     ttl_s: TTL = 60
-    current_a: Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=3, max_length=3)] | None = None
-    power_w: Annotated[float, Field(ge=0)] | None = None
+    current_a: Annotated[list[Amount], Field(min_length=3, max_length=3)] | None = None
+    power_w: Amount | None = None
 
     @model_validator(mode="after")
     def _one_value(self) -> BuildingLoadSignal:
@@ -72,7 +83,7 @@ class BuildingLoadSignal(BaseModel):
 class SeriesPoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
     start: AwareDatetime
-    value: float
+    value: Annotated[float, Field(allow_inf_nan=False)]
 
 
 class SeriesSignal(BaseModel):
@@ -127,5 +138,8 @@ class SignalBoard:
     def put_series(self, kind: SignalKind, signal: SeriesSignal, *, source: str, now: datetime) -> None:
         if kind not in (SignalKind.PRICE, SignalKind.SOLAR):
             raise SignalError(f"{kind} is not a series signal")
+        if (kind is SignalKind.SOLAR) != (signal.unit == "W"):
+            wanted = "W" if kind is SignalKind.SOLAR else "a currency per kWh"
+            raise SignalError(f"a {kind.value} series is in {wanted}, not {signal.unit}")
         self.series[kind] = (signal, now, source)
         self.on_change()
