@@ -63,6 +63,14 @@ def test_a_boundary_moved_beyond_the_tolerance_is_a_mismatch():
     assert result.differences[0].start == 1800 and result.differences[0].end == 1860
 
 
+def test_K08_FR_02_a_charger_that_answered_later_is_compared_from_its_receipt_on():
+    # It received the request 12 s after wattcap computed the expected schedule: the seconds before are not a gap.
+    result = compare_composites(expected((0, 16, True), (1800, 10, True)), reported((0, 16), (1788, 10), shift=12))
+    assert result.verdict is Verdict.APPLIED
+    late = compare_composites(expected((0, 16, True), (1800, 10, True)), reported((0, 16), (1848, 10), shift=12))
+    assert late.verdict is Verdict.MISMATCH and late.differences[0].start == 1800
+
+
 def test_A24_minus_one_matches_a_local_limit_period():
     result = compare_composites(expected((0, 16, True), (1800, 48, False)), reported((0, 16), (1800, -1)))
     assert result.verdict is Verdict.APPLIED

@@ -260,6 +260,18 @@ async def test_clear_by_id(site: Site, version):
     ]
 
 
+async def test_a_clear_without_verification_sends_no_composite_request(site: Site):
+    station = await site.add_station(V201)
+    async with site.connect(station, V201) as cp:
+        first = await site.service.set_profile(station, 1, tx_default(10), band="default")
+        reads = len(cp.calls("GetCompositeSchedule"))
+        result = await site.service.clear_profile(station, first.profile_id, verify=False)
+        assert len(cp.calls("ClearChargingProfile")) == 1
+        assert len(cp.calls("GetCompositeSchedule")) == reads
+    assert result.verdict is Verdict.APPLIED and result.checks == ()
+    assert await site.service.list_profiles(station) == []
+
+
 async def test_clear_by_filter_clears_wattcaps_profiles_by_id_or_sends_the_criteria(site: Site):
     station = await site.add_station(V201)
     async with site.connect(station, V201) as cp:

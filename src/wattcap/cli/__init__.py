@@ -19,6 +19,7 @@ def _root() -> None:
 
 def _register() -> None:
     from wattcap.cli import (
+        acceptance,  # noqa: F401  (registers its command)
         composite,  # noqa: F401  (registers its command)
         demo,  # noqa: F401  (registers its command)
         serve,  # noqa: F401  (registers its command)

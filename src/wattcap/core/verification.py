@@ -5,7 +5,8 @@ nothing limits, a time base a few seconds off because they computed on receipt. 
 false alarms; comparing loosely hides real failures. The rules here are explicit:
 
 * both schedules are step functions over the same window; they are compared on every segment between the
-  change points of either, after shifting the reported one onto the expected time base;
+  change points of either, after shifting the reported one onto the expected time base; a charger that answered
+  later computed from its receipt on (K08.FR.02), so the seconds before its schedule start are not compared;
 * a reported limit below zero, or at or above ``unconstrained_at``, means "no OCPP limit" and matches an
   expected local-limit period (one whose ``governed_by`` is empty);
 * a reported schedule in the other unit is converted with the nominal voltage and the period's phases;
@@ -85,11 +86,16 @@ def _expected_steps(expected: CompositeSchedule) -> list[tuple[int, float | None
     return [(p.start_period, None if p.is_local_limit else p.limit) for p in expected.periods]
 
 
+def _shift(reported: ReportedComposite, expected: CompositeSchedule, tolerance: Tolerance) -> int:
+    """Seconds from the expected schedule start to the reported one (0 within the start tolerance: the charger
+    computed on receipt, a moment later, and reports the same schedule)."""
+    shift = round((reported.schedule_start - expected.schedule_start).total_seconds())
+    return 0 if abs(shift) <= tolerance.start_tolerance_s else shift
+
+
 def _reported_steps(reported: ReportedComposite, expected: CompositeSchedule, *, voltage: float,
                     default_phases: int, tolerance: Tolerance) -> list[tuple[int, float | None]]:
-    shift = round((reported.schedule_start - expected.schedule_start).total_seconds())
-    if abs(shift) <= tolerance.start_tolerance_s:
-        shift = 0  # the charger computed on receipt, a moment later: same schedule
+    shift = _shift(reported, expected, tolerance)
     want = expected.charging_rate_unit
     steps: list[tuple[int, float | None]] = []
     for period in reported.periods:
@@ -125,8 +131,11 @@ def compare_composites(expected: CompositeSchedule, reported: ReportedComposite,
     want = _expected_steps(expected)
     got = _reported_steps(reported, expected, voltage=voltage, default_phases=default_phases, tolerance=tolerance)
     end = max(expected.duration, 1)
-    points = sorted({s for s, _ in want} | {s for s, _ in got} | {0})
-    points = [p for p in points if p < end]
+    # K08.FR.02: the charger computes "from the moment of message receipt"; one that received the request more than
+    # the tolerance later (a slow link, a busy charger) says nothing about the time before, which is not a gap.
+    covered = max(0, _shift(reported, expected, tolerance))
+    points = sorted({s for s, _ in want} | {s for s, _ in got} | {covered})
+    points = [p for p in points if covered <= p < end]
     raw: list[Difference] = []
     for i, start in enumerate(points):
         stop = points[i + 1] if i + 1 < len(points) else end

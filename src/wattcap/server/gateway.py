@@ -9,6 +9,7 @@ the connection ever acts as: the Basic username must equal it, and the registry 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,6 +97,11 @@ class OcppGateway:
             log.warning("ocpp.connection.refused", reason="no supported subprotocol", offered=offered, client=client)
             await websocket.close(PROTOCOL_ERROR)
             return
+        until = self.registry.quarantined_until(station_id, self.clock())
+        if until is not None:
+            log.warning("ocpp.connection.refused", reason="quarantined", until=until.isoformat(), client=client)
+            await self._deny_quarantined(websocket, until)
+            return
         try:
             admission = await self.admit(station_id, websocket.headers.get("authorization"))
         except Exception:
@@ -121,6 +127,15 @@ class OcppGateway:
         challenge = Response(status_code=401, headers={"WWW-Authenticate": 'Basic realm="wattcap", charset="UTF-8"'})
         try:
             await websocket.send_denial_response(challenge)
+        except RuntimeError:  # server without the denial-response extension: plain refusal (HTTP 403)
+            await websocket.close(PROTOCOL_ERROR)
+
+    async def _deny_quarantined(self, websocket: WebSocket, until: datetime) -> None:
+        """HTTP 503 with the seconds left in Retry-After: the station may come back then, not before."""
+        seconds = max(1, math.ceil((until - self.clock()).total_seconds()))
+        refusal = Response(status_code=503, headers={"Retry-After": str(seconds)})
+        try:
+            await websocket.send_denial_response(refusal)
         except RuntimeError:  # server without the denial-response extension: plain refusal (HTTP 403)
             await websocket.close(PROTOCOL_ERROR)
 

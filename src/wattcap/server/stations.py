@@ -30,6 +30,8 @@ from wattcap.server.logs import StationLog
 
 _CALL_MODULES = {OcppVersion.V16: "ocpp.v16.call", OcppVersion.V201: "ocpp.v201.call"}
 REPLACED = 1000  # close code for a connection superseded by a newer one of the same station
+#: Close code of a link cut on purpose (:meth:`StationRegistry.cut`): RFC 6455 "Try Again Later".
+QUARANTINED = 1013
 
 
 class StationCallError(Exception):
@@ -98,6 +100,7 @@ class StationRegistry:
         self._memory: dict[str, StationMemory] = {}
         self._boot_listeners: list[BootListener] = []
         self._connection_listeners: list[Callable[[str, bool], None]] = []
+        self._quarantine: dict[str, tuple[datetime, str]] = {}
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -154,6 +157,45 @@ class StationRegistry:
                 listener(station_id, connected)
             except Exception:
                 StationLog(station_id).exception("ocpp.connection_listener.failed", listener=repr(listener))
+
+    # ---- quarantine: the link to one station cut on purpose, and kept down for a while ---------------------------
+
+    def quarantine(self, station_id: str, until: datetime, reason: str = "quarantined") -> None:
+        """Refuse ``station_id``'s connections until ``until`` (the gateway answers 503 with Retry-After).
+
+        Fallback tests need a charger without its control plane for a known time, on a site where nobody can pull
+        a cable: the charger must keep to the limits it holds and queue its meter values. Call :meth:`cut` as
+        well to end a live connection. A later call replaces the expiry; :meth:`release` lifts it early.
+        """
+        self._quarantine[station_id] = (until, reason)
+
+    def release(self, station_id: str) -> bool:
+        """Accept ``station_id``'s connections again; False if it was not quarantined."""
+        return self._quarantine.pop(station_id, None) is not None
+
+    def quarantined_until(self, station_id: str, now: datetime) -> datetime | None:
+        """When ``station_id``'s quarantine ends, or None if it is not (or no longer) quarantined at ``now``."""
+        entry = self._quarantine.get(station_id)
+        if entry is None:
+            return None
+        if entry[0] <= now:
+            del self._quarantine[station_id]
+            return None
+        return entry[0]
+
+    async def cut(self, station_id: str, reason: str = "quarantined") -> bool:
+        """Close ``station_id``'s live connection (close code 1013, Try Again Later); False if it had none.
+
+        The charger sees a lost link and reconnects on its own back-off; quarantine it first to keep it away.
+        """
+        session = self._sessions.get(station_id)
+        if session is None:
+            return False
+        StationLog(station_id).info("ocpp.connection.cut", reason=reason)
+        with contextlib.suppress(ConnectionClosed, TimeoutError):
+            async with asyncio.timeout(5):
+                await session.close(QUARANTINED, reason[:120])
+        return True
 
     def add_boot_listener(self, listener: BootListener) -> None:
         """``listener(station_id, version)`` runs in its own task after each accepted BootNotification was

@@ -5,9 +5,13 @@ Real chargers disagree (``shared/research/peers.md`` §3, ``ocpp-smart-charging.
 faulty firmware: which requests it refuses, how it enforces what it accepted, and how it reports its composite.
 Every field is a behaviour a field report describes; the default value of each is what a compliant charger does.
 
-Each entry says which acceptance test it should make fail (:class:`AcceptanceTest`), so the acceptance suite can
-be tested against a charger that is known to be wrong in exactly one way. The catalogue is documented in
-``docs/simulator.md``; adding a personality is one entry in :data:`PERSONALITIES`.
+Each entry says which acceptance-test family its deviation belongs to (``fails``, an :class:`AcceptanceTest`) and
+which checks of the acceptance suite (``wattcap.acceptance``, ``docs/acceptance.md``) it actually fails or makes
+unsupported when run through the control plane (``acceptance_failures``): one deviation often breaks more than
+its own family (a charger 30 s late with every limit fails every check that measures a limit drop) and some
+break nothing wattcap relies on (wattcap never uses stack level 3). The acceptance suite's own tests run every
+entry and require exactly these verdicts. The catalogue is documented in ``docs/simulator.md``; adding a
+personality is one entry in :data:`PERSONALITIES`.
 """
 
 from __future__ import annotations
@@ -18,22 +22,15 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from wattcap.acceptance.checks import AcceptanceTest
 from wattcap.core.dialects import Dialect, NoLimitReport, get_dialect
 from wattcap.core.model import ChargingProfileKind, ChargingProfilePurpose, ChargingRateUnit, OcppVersion
 
 _P = ChargingProfilePurpose
 _K = ChargingProfileKind
-
-
-class AcceptanceTest(StrEnum):
-    """The acceptance-suite families a personality is expected to fail."""
-
-    SITE_CAP = "site cap"  # the EVSEs draw more than the limits allow
-    SCOPE = "scope"  # a profile applies to the wrong EVSE, transaction or time span
-    STACK_RESOLUTION = "stack resolution"  # stack levels are refused or resolved differently
-    BOUNDARIES_RECURRENCE = "boundaries/recurrence"  # kinds, validity, recurrence and period boundaries
-    VENDOR_VARIANCE = "vendor variance"  # what the charger reports differs from what it does or should say
-    FALLBACK = "fallback"  # behaviour without the control plane (offline, reconnect)
+_CAP, _SCOPE, _STACK = AcceptanceTest.SITE_CAP, AcceptanceTest.SCOPE, AcceptanceTest.STACK_RESOLUTION
+_EDGES, _VARIANCE = AcceptanceTest.BOUNDARIES_RECURRENCE, AcceptanceTest.VENDOR_VARIANCE
+_FALLBACK = AcceptanceTest.FALLBACK
 
 
 class CompositeAnswer(StrEnum):
@@ -47,12 +44,19 @@ class CompositeAnswer(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Personality:
-    """One charger behaviour, stated as data. ``fails`` is None only for the reference families."""
+    """One charger behaviour, stated as data. ``fails`` is None only for the reference families.
+
+    ``acceptance_failures`` names the acceptance checks the suite reports as ``fail`` or ``unsupported`` for a
+    station with this personality (2 AC EVSEs, an EV charging on each, the control plane configured with the
+    personality's ``dialect``); ``acceptance_why`` says why, check by check.
+    """
 
     name: str
     summary: str
     fails: AcceptanceTest | None
     evidence: str
+    acceptance_failures: frozenset[AcceptanceTest] = frozenset()
+    acceptance_why: str = ""
     # --- how it computes composites: a core dialect, optionally with some fields changed
     dialect: str = "everest"
     dialect_overrides: Mapping[str, Any] = field(default_factory=dict)
@@ -103,6 +107,7 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="EVerest libocpp family (OCA-certified): the default, compliant simulated charger.",
         fails=None,
         evidence="ocpp-smart-charging.md §2.10.2; core dialect EVEREST",
+        acceptance_why="the compliant reference: passes all six",
     ),
     Personality(
         name="microocpp",
@@ -110,6 +115,10 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         "no TxDefault without a transaction, no A<->W conversion.",
         fails=AcceptanceTest.VENDOR_VARIANCE,
         evidence="A24 (openevse#856), A13, core dialect MICROOCPP",
+        acceptance_failures=frozenset(),
+        acceptance_why=(
+            "configured as the microocpp family it is, it passes: every composite is what that dialect computes"
+        ),
         dialect="microocpp",
     ),
     # ---- enforcement -------------------------------------------------------------------------------------
@@ -118,6 +127,11 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Accepts every profile and reports it, but charges at full power.",
         fails=AcceptanceTest.SITE_CAP,
         evidence="steve#1192, go-eCharger#249, evcc#31597 (A17)",
+        acceptance_failures=frozenset({_CAP, _SCOPE, _STACK, _EDGES, _FALLBACK}),
+        acceptance_why=(
+            "every check that measures a limit sees full power; its reports are right, so the variance check "
+            "passes"
+        ),
         ignores_profiles=True,
     ),
     Personality(
@@ -125,6 +139,11 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Honours the limit per phase but keeps charging on every phase the EV has (numberPhases ignored).",
         fails=AcceptanceTest.SITE_CAP,
         evidence="go-eCharger#154 (A18)",
+        acceptance_failures=frozenset({_EDGES}),
+        acceptance_why=(
+            "only the boundaries check has a numberPhases 1 period (the transition to one phase); per-phase caps "
+            "hold"
+        ),
         ignores_number_phases=True,
     ),
     Personality(
@@ -132,6 +151,11 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Rounds the applied current to the nearest whole ampere (15.6 A becomes 16 A).",
         fails=AcceptanceTest.SITE_CAP,
         evidence="A20 (decimal precision); chargers with integer PWM set-points",
+        acceptance_failures=frozenset({_CAP}),
+        acceptance_why=(
+            "the site cap's 10.6 A per EVSE becomes 11 A (the aggregate 3.8 % over, A20); every other limit of "
+            "the suite is whole"
+        ),
         whole_amps=True,
     ),
     Personality(
@@ -139,6 +163,8 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Applies a new limit only 30 s after it takes effect.",
         fails=AcceptanceTest.SITE_CAP,
         evidence="libocpp#811 (up to 30 s to resume), A17",
+        acceptance_failures=frozenset({_CAP, _SCOPE, _STACK, _EDGES, _FALLBACK}),
+        acceptance_why="30 s late with every drop, beyond the 10 s reaction allowance: every measured check fails",
         limit_delay_s=30.0,
     ),
     Personality(
@@ -146,6 +172,11 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Moves its applied limit by at most 1 A/s (1 kW/s on DC), down as well as up.",
         fails=AcceptanceTest.SITE_CAP,
         evidence="ramp-up protection in OpenEMS/commercial CSMSs (peers.md §1B)",
+        acceptance_failures=frozenset({_CAP, _SCOPE, _STACK, _EDGES, _FALLBACK}),
+        acceptance_why=(
+            "each measured check starts with a drop from 32 A to 10.6 A or less: at 1 A/s still above it after the "
+            "allowance"
+        ),
         ramp_per_s=1.0,
     ),
     Personality(
@@ -153,6 +184,8 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Caps each EVSE at the station max instead of sharing it among them.",
         fails=AcceptanceTest.SCOPE,
         evidence="MicroOcppSimulator#21 (A14)",
+        acceptance_failures=frozenset({_CAP, _SCOPE}),
+        acceptance_why="the station max (the cap's share, the scope check's 14 A) caps each EVSE instead of their sum",
         shares_station_max=False,
     ),
     Personality(
@@ -160,6 +193,11 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="A new TxDefaultProfile applies only from the next transaction on.",
         fails=AcceptanceTest.SCOPE,
         evidence="connectorio-addons#160 (A16)",
+        acceptance_failures=frozenset({_SCOPE, _STACK, _EDGES, _FALLBACK}),
+        acceptance_why=(
+            "every TxDefault the suite sets during the running sessions is ignored until the next one (R16-14, "
+            "K01.FR.32)"
+        ),
         tx_default_from_next_transaction=True,
     ),
     Personality(
@@ -167,6 +205,8 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Restarts a daily recurring profile at 00:00 UTC instead of at its startSchedule.",
         fails=AcceptanceTest.BOUNDARIES_RECURRENCE,
         evidence="SAP simulator PR#634 (A7)",
+        acceptance_failures=frozenset({_EDGES}),
+        acceptance_why="the daily recurrence restarts at 00:00, not at its startSchedule's time of day",
         recurrence_from_midnight=True,
     ),
     # ---- refusals ----------------------------------------------------------------------------------------
@@ -175,6 +215,11 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Reports ChargeProfileMaxStackLevel 0 and rejects every profile above it.",
         fails=AcceptanceTest.STACK_RESOLUTION,
         evidence="evcc#4957 (A5)",
+        acceptance_failures=frozenset({_CAP, _SCOPE, _STACK}),
+        acceptance_why=(
+            "the operator-cap band (level 1) and the operator-default band (level 2) are above its level 0; a "
+            "station-wide and an EVSE TxDefault need two levels"
+        ),
         reported_capabilities={"max_stack_level": 0},
     ),
     Personality(
@@ -182,6 +227,8 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Reports a maximum stack level of 3 but rejects stackLevel 3 (reads the maximum as exclusive).",
         fails=AcceptanceTest.STACK_RESOLUTION,
         evidence="evcc#15493, lbbrhzn/ocpp#1737 (ABB Terra AC, A5)",
+        acceptance_failures=frozenset(),
+        acceptance_why="wattcap's bands never use stack level 3 (they stop at 2): nothing it refuses is ever sent",
         reported_capabilities={"max_stack_level": 3},
         accepted_max_stack_level=2,
     ),
@@ -190,6 +237,8 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Supports only A schedules; rejects W.",
         fails=AcceptanceTest.VENDOR_VARIANCE,
         evidence="ChargingScheduleAllowedChargingRateUnit = Current (A10)",
+        acceptance_failures=frozenset({_VARIANCE}),
+        acceptance_why="the variance probe in W is refused; the other checks are sent in A",
         reported_capabilities={"rate_units": (ChargingRateUnit.A,)},
     ),
     Personality(
@@ -197,6 +246,8 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Supports only W schedules; rejects A.",
         fails=AcceptanceTest.VENDOR_VARIANCE,
         evidence="lbbrhzn/ocpp#2134 (A10)",
+        acceptance_failures=frozenset({_VARIANCE}),
+        acceptance_why="the variance probe in A is refused; the other checks are sent in W",
         reported_capabilities={"rate_units": (ChargingRateUnit.W,)},
     ),
     Personality(
@@ -204,6 +255,8 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Rejects ChargePointMaxProfile / ChargingStationMaxProfile.",
         fails=AcceptanceTest.SITE_CAP,
         evidence="lbbrhzn/ocpp#221, #877, #2158 (EVBox, Schneider, Timxon; A15)",
+        acceptance_failures=frozenset({_CAP, _SCOPE}),
+        acceptance_why="the site cap and the scope check's station max are refused",
         rejected_purposes=frozenset({_P.CHARGING_STATION_MAX}),
     ),
     Personality(
@@ -211,6 +264,8 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Rejects Relative profiles of every purpose.",
         fails=AcceptanceTest.BOUNDARIES_RECURRENCE,
         evidence="lbbrhzn/ocpp#677, Easee 'only absolute schedule type' (A11, A15)",
+        acceptance_failures=frozenset({_EDGES}),
+        acceptance_why="the Relative TxProfile of the boundaries check is refused",
         rejected_kinds=frozenset({_K.RELATIVE}),
     ),
     Personality(
@@ -218,6 +273,8 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Rejects any profile with a 0 limit (no pause by profile).",
         fails=AcceptanceTest.SITE_CAP,
         evidence="evcc#15493 (ABB Terra AC, A17)",
+        acceptance_failures=frozenset({_CAP}),
+        acceptance_why="the site cap's pause (0 A) is refused",
         rejects_zero_limit=True,
     ),
     # ---- fallback ----------------------------------------------------------------------------------------
@@ -226,6 +283,8 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Forgets its TxProfiles whenever the link to the control plane comes back.",
         fails=AcceptanceTest.FALLBACK,
         evidence="go-eCharger#217 (A16, §3 F)",
+        acceptance_failures=frozenset({_FALLBACK}),
+        acceptance_why="after the reconnect EVSE 2 loses its 6 A TxProfile and draws the 10 A default",
         drops_tx_profiles_on_reconnect=True,
     ),
     Personality(
@@ -233,6 +292,8 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Charges unlimited while the link is down, although it keeps its profiles.",
         fails=AcceptanceTest.FALLBACK,
         evidence="go-eCharger#217 second report, lbbrhzn/ocpp#492",
+        acceptance_failures=frozenset({_FALLBACK}),
+        acceptance_why="offline it draws 32 A",
         forgets_profiles_offline=True,
     ),
     # ---- composite answers -------------------------------------------------------------------------------
@@ -241,6 +302,11 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Answers every GetCompositeSchedule with Rejected.",
         fails=AcceptanceTest.VENDOR_VARIANCE,
         evidence="monta ocpp-emulator, SAP simulator (peers.md §4.3)",
+        acceptance_failures=frozenset({_SCOPE, _STACK, _EDGES, _VARIANCE}),
+        acceptance_why=(
+            "every check that reads composites back is unsupported; the site cap and the fallback are judged on "
+            "the meter"
+        ),
         composite_answer=CompositeAnswer.REJECTED,
     ),
     Personality(
@@ -248,6 +314,8 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Answers GetCompositeSchedule with Accepted and no schedule.",
         fails=AcceptanceTest.VENDOR_VARIANCE,
         evidence="solidstudio VCP (peers.md §4.3), evcc PR#15028, steve#462 (A24)",
+        acceptance_failures=frozenset({_SCOPE, _STACK, _EDGES, _VARIANCE}),
+        acceptance_why="an empty answer reads as 'nothing limits': every read-back differs",
         composite_answer=CompositeAnswer.EMPTY,
     ),
     Personality(
@@ -255,6 +323,8 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Reports the composite in the unit that was not requested (W for A, A for W).",
         fails=AcceptanceTest.VENDOR_VARIANCE,
         evidence="ev-server#1837, shiv3 simulator (A10)",
+        acceptance_failures=frozenset({_VARIANCE}),
+        acceptance_why="the production read-back converts the unit (A10); the variance check holds the unit strictly",
         composite_answer=CompositeAnswer.OTHER_UNIT,
     ),
     Personality(
@@ -262,6 +332,11 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Reports -1 where no profile limits (otherwise EVerest-like).",
         fails=AcceptanceTest.VENDOR_VARIANCE,
         evidence="openevse#856 (MicroOcpp, A24)",
+        acceptance_failures=frozenset({_VARIANCE}),
+        acceptance_why=(
+            "the production read-back reads -1 as 'no limit' (A24); the variance check holds it against the "
+            "everest dialect's local limit"
+        ),
         dialect_overrides={"no_limit": NoLimitReport.MINUS_ONE},
     ),
     Personality(
@@ -269,6 +344,11 @@ PERSONALITIES: Mapping[str, Personality] = _catalogue(
         summary="Reports a huge default (999 A / 999 kW) where no profile limits.",
         fails=AcceptanceTest.VENDOR_VARIANCE,
         evidence="libocpp default-limit reports, A24",
+        acceptance_failures=frozenset({_VARIANCE}),
+        acceptance_why=(
+            "the production read-back reads 999 A as 'no limit' (A24); the variance check holds it against the "
+            "everest dialect's 48 A"
+        ),
         reported_default_limit_a=999.0,
         reported_default_limit_w=999_000.0,
     ),
