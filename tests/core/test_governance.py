@@ -94,6 +94,17 @@ def test_gov_signal_refuses_a_signal_the_grant_does_not_name():
     assert rules(gov.check_signal(ems, "weather", "depot")) == [Rule.SIGNAL]
 
 
+def test_gov_rules_refuses_fleet_rules_from_a_client_not_over_every_station_with_txprofiles():
+    operator = Grant(stations=frozenset({ANY}), purposes=frozenset({TX, TX_DEFAULT}))
+    assert gov.check_rules_change(operator) == []
+    [refusal] = gov.check_rules_change(FLEET)  # one station only
+    assert refusal.rule is Rule.RULES and "CP1" in refusal.message
+    assert rules(gov.check_rules_change(Grant(stations=frozenset({ANY}), purposes=frozenset({TX_DEFAULT})))) == [
+        Rule.RULES]
+    assert rules(gov.check_rules_change(Grant(stations=frozenset({ANY}), purposes=frozenset({TX}), read_only=True))) \
+        == [Rule.READONLY]
+
+
 def test_every_rule_has_a_test_and_a_description():
     tested = {name for name in globals() if name.startswith("test_gov_")}
     for rule in Rule:

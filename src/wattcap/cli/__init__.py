@@ -22,6 +22,7 @@ def _register() -> None:
         acceptance,  # noqa: F401  (registers its command)
         composite,  # noqa: F401  (registers its command)
         demo,  # noqa: F401  (registers its command)
+        rules,  # noqa: F401  (registers its commands)
         serve,  # noqa: F401  (registers its command)
         simulate,  # noqa: F401  (registers its command)
         station,  # noqa: F401  (registers its commands)

@@ -43,6 +43,7 @@ class Rule(StrEnum):
     BAND = "GOV-BAND"  # the purpose band (stack-level range) is not granted
     MAX_LIMIT = "GOV-MAX-LIMIT"  # a limit above the client's maximum
     SIGNAL = "GOV-SIGNAL"  # the signal type is not granted
+    RULES = "GOV-RULES"  # fleet rules shape every session: only a client over every station with TxProfiles
 
 
 #: What each rule guards, for the governance listing and the documentation.
@@ -53,6 +54,8 @@ RULE_DESCRIPTIONS: Mapping[Rule, str] = {
     Rule.BAND: "A client writes only in the purpose bands (stack-level ranges) it is granted.",
     Rule.MAX_LIMIT: "No limit above the client's maximum (A per phase, W total; the other unit converted).",
     Rule.SIGNAL: "A client posts only the site signals it is granted.",
+    Rule.RULES: "Only a client granted every station and TxProfiles may replace the fleet rules (they decide the "
+                "TxProfile of every session).",
 }
 
 
@@ -343,6 +346,17 @@ def check_signal(grant: Grant, signal: Signal | str, site_id: str) -> list[Refus
         granted = ", ".join(sorted(s.value for s in grant.signals)) or "none"
         signal_refusal = Refusal(Rule.SIGNAL, f"signal {signal} is not granted (granted: {granted})")
     return _present(_readonly_refusal(grant), signal_refusal, _scope_refusal(grant, Target(site_id=site_id)))
+
+
+def check_rules_change(grant: Grant) -> list[Refusal]:
+    """Replacing the fleet rules: they reach every session's TxProfile, so the client must be granted every
+    station and the TxProfile purpose (a client scoped to a few stations could otherwise steer the others)."""
+    refusal = None
+    if not grant.everywhere or ChargingProfilePurpose.TX not in grant.purposes:
+        refusal = Refusal(Rule.RULES, "fleet rules need a grant over every station (*) with TxProfile "
+                                      f"(this client: {_describe_scope(grant)}; purposes "
+                                      f"{', '.join(sorted(p.value for p in grant.purposes)) or 'none'})")
+    return _present(_readonly_refusal(grant), refusal)
 
 
 def limit_refusal(

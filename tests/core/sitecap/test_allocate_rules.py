@@ -326,3 +326,17 @@ def test_bad_inputs_are_refused_with_a_reason():
         allocate(SiteTopology((Node("r"), Node("a", parent="b"), Node("b", parent="a")), ()), {}, [], now=T0)
     with pytest.raises(TopologyError, match="appears twice"):
         allocate(SiteTopology((Node("r"),), (ac("A", 1, "r"), ac("A", 1, "r"))), {}, [], now=T0)
+
+
+def test_a_session_that_asks_for_nothing_now_is_paused_and_its_minimum_goes_to_others():
+    # A charging plan pauses a session through a demand ceiling of 0 (dear hours); an EV that can only take 5 A
+    # is different: it still gets the minimum (min or nothing).
+    topo = site(ac("A", 1, GRID), ac("A", 2, GRID), grid_a=32.0)
+    r = allocate(topo, {}, [replace(demand(("A", 1)), max_current_a=0.0), demand(("A", 2))], now=T0)
+    assert r.evses["A", 1].paused and r.evses["A", 1].binding == "plan"
+    assert amps(r) == {("A", 1): 0.0, ("A", 2): 32.0}
+    r = allocate(topo, {}, [replace(demand(("A", 1)), max_current_a=5.0), demand(("A", 2))], now=T0)
+    assert amps(r) == {("A", 1): 6.0, ("A", 2): 26.0}
+    topo = site(dc("D", 1, GRID), grid_a=None, max_power_w=50_000.0)
+    r = allocate(topo, {}, [replace(demand(("D", 1)), max_power_w=0.0)], now=T0)
+    assert r.evses["D", 1].paused and r.evses["D", 1].binding == "plan"

@@ -40,7 +40,9 @@ one ``step_w``; the EV's ``max_current_a`` is ignored for DC (it is a DC-side cu
 **Binding.** Each :class:`EvseAllocation` names what stopped it: a node id (that node's headroom, per phase or
 in W; for a paused session, the node with no room for its minimum), ``"ev"`` (the EV's own maximum), ``"evse"``
 (the EVSE's maximum), ``"demand"`` (the reclaim cap: the EV draws less), ``"minimum"`` (held at its minimum or
-paused by the allocator's own rules: weight 0, or still inside ``min_pause_s``).
+paused by the allocator's own rules: weight 0, or still inside ``min_pause_s``), ``"plan"`` (paused because the
+session asks for nothing now: a demand ceiling of 0, which is how a charging plan pauses it; an EV ceiling between
+0 and the minimum still gets the minimum).
 
 **Fleet rules (later issue).** ``SessionDemand.priority`` and ``.weight`` are the hook: a fleet rule maps a
 departure time, a VIP bay or a tariff onto them. Priority decides who gets a minimum first and who fills first;
@@ -374,6 +376,12 @@ def _grant(
     policy: AllocationPolicy,
 ) -> None:
     prev = s.prev
+    d = s.demand
+    if (d.max_power_w is not None and d.max_power_w <= 0) or (
+        not s.dc and d.max_current_a is not None and d.max_current_a <= 0
+    ):
+        _pause(s, "plan", now)  # asks for nothing now (a charging plan's pause): not even the minimum
+        return
     was_paused = prev is not None and prev.paused
     margin = policy.resume_margin_a * s.unit if was_paused else 0.0
     need = s.lo + margin - s.free
