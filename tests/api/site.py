@@ -21,7 +21,9 @@ from server.store_support import eventually as _eventually
 from wattcap.core.governance import Grant
 from wattcap.core.lifecycle import DEFAULT_BANDS
 from wattcap.core.model import OcppVersion
+from wattcap.core.fleet.loader import load_rules
 from wattcap.server.capabilities import RetryPolicy
+from wattcap.server.fleet import FleetSettings, attach_fleet
 from wattcap.server.live import DEFAULT_QUEUE
 from wattcap.server.profiles import LifecycleSettings
 from wattcap.server.runtime import ControlPlane
@@ -102,15 +104,19 @@ class ApiSite:
         await self.repository.add_station(station_id, PASSWORD, security_profile=1, ocpp_version=version.value)
 
     @asynccontextmanager
-    async def simulated(self, specs: Sequence[StationSpec], *, charging: bool = True) -> AsyncIterator[Simulation]:
+    async def simulated(
+        self, specs: Sequence[StationSpec], *, charging: bool = True, ev: str = "truck",
+        departure_s: float | None = None,
+    ) -> AsyncIterator[Simulation]:
         """``specs`` registered, connected, booted (capabilities read) and, with ``charging``, an EV charging on
-        every EVSE (32 A on three phases, so every lower limit binds)."""
+        every EVSE (by default a truck: 32 A on three phases, so every lower limit binds)."""
         for spec in specs:
             if await self.repository.get_station(spec.station_id) is None:
                 await self.add_station(spec.station_id, spec.ocpp_version)
-        truck = EV_MODELS["truck"]
+        model = EV_MODELS[ev]
         arrivals = [
-            Arrival(0.0, s.station_id, e.evse_id, truck, soc=0.2, id_token=default_token(s.station_id, e.evse_id))
+            Arrival(0.0, s.station_id, e.evse_id, model, soc=0.2, departure_s=departure_s,
+                    id_token=default_token(s.station_id, e.evse_id))
             for s in specs for e in s.evses
         ] if charging else []
         options = RunOptions(f"{self.ws}/ocpp", password=PASSWORD, meter_interval_s=1.0, response_timeout_s=10.0,
@@ -136,14 +142,20 @@ class ApiSite:
 @asynccontextmanager
 async def api_site(
     database_url: str, *, stream_queue: int = DEFAULT_QUEUE, sites: Sequence[SiteDefinition] = (),
-    sitecap: SiteCapSettings | None = None,
+    sitecap: SiteCapSettings | None = None, fleet_rules: str | None = None, fleet: FleetSettings | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[ApiSite]:
-    """The served plane; with ``sites``, the site cap on for them (``attach_site_cap``, as ``--sites`` does)."""
+    """The served plane; with ``sites``, the site cap on for them (``attach_site_cap``, as ``--sites`` does); with
+    ``fleet_rules`` (YAML), the fleet service with those rules (as ``--rules`` does)."""
     settings = Settings(host="127.0.0.1", port=0, call_timeout_s=10.0, heartbeat_interval_s=60)
     repository = await Repository.open(database_url)
-    plane = ControlPlane(settings, repository, lifecycle=LIFECYCLE, capability_retry=RETRY, stream_queue=stream_queue)
+    extra: dict[str, Any] = {} if clock is None else {"clock": clock}
+    plane = ControlPlane(settings, repository, lifecycle=LIFECYCLE, capability_retry=RETRY, stream_queue=stream_queue,
+                         **extra)
     if sites:
         attach_site_cap(plane, sites, settings=sitecap)
+    if fleet_rules is not None:
+        attach_fleet(plane, load_rules(fleet_rules, "rules.yaml"), rules_text=fleet_rules, settings=fleet)
     try:
         async with serving(plane.app(), settings, TIMEOUT) as served:
             yield ApiSite(plane, served.port)

@@ -140,6 +140,10 @@ class CentralSystem201(ChargePoint201):
     def on_needs(self, **_: Any):
         return result201.NotifyEVChargingNeeds(status="Accepted")
 
+    @on("NotifyEVChargingSchedule")
+    def on_ev_schedule(self, **_: Any):
+        return result201.NotifyEVChargingSchedule(status="Accepted")
+
     @on("ReportChargingProfiles")
     def on_report(self, **_: Any):
         return result201.ReportChargingProfiles()

@@ -19,9 +19,11 @@ from typing import Any
 
 from api.site import LIFECYCLE, RETRY, TIMEOUT, ApiSite, grant
 from server.serving import serving
+from wattcap.core.fleet.loader import load_rules
 from wattcap.core.model import ChargingRateUnit, OcppVersion
 from wattcap.core.sitecap.model import EvseSpec, GridPhase, Node, SiteTopology
 from wattcap.core.station import StationCapabilities
+from wattcap.server.fleet import attach_fleet
 from wattcap.server.runtime import ControlPlane
 from wattcap.server.settings import Settings
 from wattcap.server.sitecap.config import SiteDefinition
@@ -88,13 +90,18 @@ def operator_grant(*, read_only: bool = False):
 
 
 @asynccontextmanager
-async def ui_plane(database_url: str, sites: Sequence[SiteDefinition] = ()) -> AsyncIterator[ApiSite]:
-    """The control plane (with the site cap for ``sites``) serving OCPP, the API and the UI on a loopback port."""
+async def ui_plane(
+    database_url: str, sites: Sequence[SiteDefinition] = (), *, fleet_rules: str | None = None
+) -> AsyncIterator[ApiSite]:
+    """The control plane (with the site cap for ``sites``, the fleet service with ``fleet_rules``) serving OCPP,
+    the API and the UI on a loopback port."""
     settings = Settings(host="127.0.0.1", port=0, call_timeout_s=10.0, heartbeat_interval_s=60)
     repository = await Repository.open(database_url)
     plane = ControlPlane(settings, repository, lifecycle=LIFECYCLE, capability_retry=RETRY)
     if sites:
         attach_site_cap(plane, sites, settings=SITECAP)
+    if fleet_rules is not None:
+        attach_fleet(plane, load_rules(fleet_rules, "rules.yaml"), rules_text=fleet_rules)
     try:
         async with serving(plane.app(), settings, TIMEOUT) as served:
             yield ApiSite(plane, served.port)

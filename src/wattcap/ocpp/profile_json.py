@@ -344,6 +344,11 @@ def _write_schedule(schedule: ChargingSchedule, codec: _Codec) -> dict[str, Any]
     return out
 
 
+def schedule_to_json(schedule: ChargingSchedule, version: OcppVersion | str) -> dict[str, Any]:
+    """The wire JSON of one schedule on its own (2.0.1 NotifyEVChargingSchedule, NotifyChargingLimit)."""
+    return _write_schedule(schedule, _codec(version))
+
+
 def profile_to_json(profile: ChargingProfile, version: OcppVersion | str) -> dict[str, Any]:
     """The wire JSON of ``profile`` for ``version``. Raises ProfileFormatError if the version cannot carry it."""
     codec = _codec(version)

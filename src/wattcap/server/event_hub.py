@@ -10,6 +10,11 @@ then passes it to the subscribers. Any backend can be wrapped, so the server cod
 Subscribers are plain functions and run inside the station's message handling: they must not await anything
 from the station (the ``ocpp`` package handles one message at a time, so that would deadlock). They start a task
 for such work. A failing subscriber is logged and never fails the station's message.
+
+Two answers depend on more than the store: whether wattcap will give an ISO 15118 EV a schedule
+(NotifyEVChargingNeeds, K15.FR.03–05) and whether the EV's own schedule is within its limits
+(NotifyEVChargingSchedule, K15.FR.11/12). A service that plans (the fleet service) sets :attr:`EventHub.ev_judge`;
+without one, both are answered Accepted as before (nothing is planned, and nothing is held against the EV).
 """
 
 from __future__ import annotations
@@ -17,9 +22,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from wattcap.core.events import StationEvent
+from wattcap.core.events import EVChargingNeedsNotified, EVChargingScheduleNotified, StationEvent
 from wattcap.server.backend import StationBackend
 
 log = logging.getLogger("wattcap.server.events")
@@ -50,12 +55,31 @@ class Collector(Generic[E]):
         return self.events
 
 
+class EVJudge(Protocol):
+    """Answers the two ISO 15118 questions of a 2.0.1 station (statuses as on the wire)."""
+
+    def charging_needs(self, event: EVChargingNeedsNotified) -> str:
+        """``Accepted`` (a schedule follows), ``Processing`` (one will, later) or ``Rejected``."""
+        ...
+
+    async def charging_schedule(self, event: EVChargingScheduleNotified) -> str:
+        """``Accepted`` if the EV's schedule is within its limits, else ``Rejected``."""
+        ...
+
+
 class EventHub:
     """Wraps ``inner``; every other attribute of the backend Protocol is ``inner``'s own."""
 
     def __init__(self, inner: StationBackend) -> None:
         self.inner = inner
         self._subscribers: list[Subscriber] = []
+        self.ev_judge: EVJudge | None = None
+
+    async def answer_ev_charging_needs(self, event: EVChargingNeedsNotified) -> str:
+        return "Accepted" if self.ev_judge is None else self.ev_judge.charging_needs(event)
+
+    async def answer_ev_charging_schedule(self, event: EVChargingScheduleNotified) -> str:
+        return "Accepted" if self.ev_judge is None else await self.ev_judge.charging_schedule(event)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

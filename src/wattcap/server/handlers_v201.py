@@ -89,14 +89,28 @@ class V201ChargePoint(StationChargePoint, ChargePoint):
 
     @on(Action.notify_ev_charging_needs)
     async def on_notify_ev_charging_needs(self, **_: Any) -> call_result.NotifyEVChargingNeeds:
-        # No planner yet: accept, as the brief for this stage asks (K15 "Processing" would promise less).
-        answer = call_result.NotifyEVChargingNeeds(status="Accepted")
-        return await self.answer_recorded(messages.notify_ev_charging_needs, answer)
+        # K15.FR.03-05: Accepted only where a schedule will follow (the hub's judge knows); recorded first, so the
+        # planner sees the needs when it is asked.
+        status = await self._judged(messages.notify_ev_charging_needs, "answer_ev_charging_needs")
+        return call_result.NotifyEVChargingNeeds(status=status)
 
     @on(Action.notify_ev_charging_schedule)
     async def on_notify_ev_charging_schedule(self, **_: Any) -> call_result.NotifyEVChargingSchedule:
-        answer = call_result.NotifyEVChargingSchedule(status="Accepted")
-        return await self.answer_recorded(messages.notify_ev_charging_schedule, answer)
+        # K15.FR.11/12: Accepted only if the EV's schedule stays within the limits it was given.
+        status = await self._judged(messages.notify_ev_charging_schedule, "answer_ev_charging_schedule")
+        return call_result.NotifyEVChargingSchedule(status=status)
+
+    async def _judged(self, adapter: Any, question: str) -> str:
+        converted = adapter(self.id, self.payload(), self.now())
+        await self.record(converted)
+        judge = getattr(self.backend, question, None)
+        if judge is None or not converted.events:
+            return "Accepted"
+        try:
+            return await judge(converted.events[0])
+        except Exception:
+            self.log.exception("ocpp.ev_judge_failed", message_id=self.message_id())
+            return "Accepted"
 
     @on(Action.security_event_notification)
     async def on_security_event_notification(self, **_: Any) -> call_result.SecurityEventNotification:

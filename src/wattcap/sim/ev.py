@@ -36,6 +36,9 @@ class EVSpec:
     taper_floor: float = 0.15
     # The EV speaks ISO 15118 and announces its charging needs (2.0.1 NotifyEVChargingNeeds).
     iso15118: bool = False
+    # Its ISO 15118 charging profile ignores the schedule it was given (it plans its own maximum throughout):
+    # what the CSMS must reject (K15.FR.12). It still draws only what the station offers.
+    plans_above_limit: bool = False
 
     def __post_init__(self) -> None:
         if self.battery_wh <= 0:
@@ -137,6 +140,11 @@ EV_MODELS: dict[str, EVSpec] = {
         "saloon", battery_wh=77_000, ac_max_current_a=16, ac_phases=3, dc_max_power_w=150_000, iso15118=True
     ),
     "van": EVSpec("van", battery_wh=75_000, ac_max_current_a=16, ac_phases=3, dc_max_power_w=80_000),
+    # An ISO 15118 EV whose own charging profile ignores the schedule it is given (K15.FR.12 must reject it).
+    "eager": EVSpec(
+        "eager", battery_wh=60_000, ac_max_current_a=32, ac_phases=3, dc_max_power_w=100_000, iso15118=True,
+        plans_above_limit=True,
+    ),
     "truck": EVSpec(
         "truck",
         battery_wh=300_000,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from wattcap.core.events import (
     ConnectorStatusChanged,
     EVChargingNeedsNotified,
+    EVChargingScheduleNotified,
     MeterSample,
     MeterValuesReceived,
     StationEvent,
@@ -29,6 +30,7 @@ __all__ = [
     "ChargingStateChanged",
     "ConnectorStatusChanged",
     "EVChargingNeedsNotified",
+    "EVChargingScheduleNotified",
     "MeterSample",
     "MeterValuesReceived",
     "StationEvent",

@@ -17,6 +17,7 @@ from ocpp.v201 import ChargePoint, call, call_result
 from wattcap.core.model import OcppVersion
 from wattcap.core.timeutil import format_timestamp
 from wattcap.ocpp.composite_json import composite_to_wire
+from wattcap.ocpp.profile_json import schedule_to_json
 from wattcap.ocpp.profile_requests import get_request_from_json, report_payloads
 from wattcap.sim.device_model import (
     DeviceVariable,
@@ -31,6 +32,7 @@ from wattcap.sim.events import (
     ChargingStateChanged,
     ConnectorStatusChanged,
     EVChargingNeedsNotified,
+    EVChargingScheduleNotified,
     MeterSample,
     MeterValuesReceived,
     StationEvent,
@@ -137,6 +139,11 @@ class V201Adapter(ProtocolAdapter):
             return "Authorize", {"idToken": {"idToken": e.id_token, "type": "ISO14443"}}
         if isinstance(e, EVChargingNeedsNotified):
             return "NotifyEVChargingNeeds", {"evseId": e.evse_id, "chargingNeeds": _charging_needs(e)}
+        if isinstance(e, EVChargingScheduleNotified) and e.schedule is not None:
+            return "NotifyEVChargingSchedule", {
+                "timeBase": format_timestamp(e.time_base), "evseId": e.evse_id,
+                "chargingSchedule": schedule_to_json(e.schedule, OcppVersion.V201),
+            }
         if isinstance(e, TransactionStarted | MeterValuesReceived | ChargingStateChanged | TransactionEnded):
             return "TransactionEvent", self._transaction_event(e, envelope.offline)
         return None

@@ -38,6 +38,8 @@ from wattcap.core.model import (
     ChargingProfileKind,
     ChargingProfilePurpose,
     ChargingRateUnit,
+    ChargingSchedule,
+    ChargingSchedulePeriod,
     CompositeSchedule,
     InstalledProfile,
     RecurrencyKind,
@@ -63,6 +65,7 @@ from wattcap.sim.events import (
     ChargingStateChanged,
     ConnectorStatusChanged,
     EVChargingNeedsNotified,
+    EVChargingScheduleNotified,
     MeterValuesReceived,
     StationEvent,
     TransactionEnded,
@@ -425,7 +428,35 @@ class SimStation:
         if verdict.accepted:
             self.holdings = self.holdings.install(evse_id, self._as_held(profile))
             self._refresh(now)
+            e = self._evses.get(evse_id)
+            if (
+                profile.purpose is ChargingProfilePurpose.TX and e is not None and e.ev is not None
+                and e.ev.spec.iso15118 and e.transaction is not None
+            ):
+                self._emit(self._ev_schedule(e, now))
         return verdict, self._drain()
+
+    def _ev_schedule(self, e: _Evse, now: datetime) -> EVChargingScheduleNotified:
+        """K15.FR.09/10: the EV's charging profile after a new TxProfile, as the station forwards it. A
+        compliant EV plans within the composite (the next 24 h); one that ``plans_above_limit`` plans its maximum."""
+        ev = e.ev
+        assert ev is not None
+        horizon = 24 * 3600
+        ac = self.spec.current_type is CurrentType.AC
+        if ev.spec.plans_above_limit:
+            unit = A if ac else W
+            value = ev.spec.ac_max_current_a if ac else ev.spec.dc_max_power_w
+            periods: tuple[ChargingSchedulePeriod, ...] = (ChargingSchedulePeriod(0, limit=float(value)),)
+        else:
+            composite = composite_schedule(
+                self.config, self.holdings.installed, evse_id=e.spec.evse_id, start=now, duration=horizon,
+                unit=None, transactions=self.transactions(), simulate_transaction=True,
+            )
+            unit = composite.charging_rate_unit
+            periods = tuple(ChargingSchedulePeriod(p.start_period, limit=p.limit, number_phases=p.number_phases)
+                            for p in composite.periods)
+        schedule = ChargingSchedule(unit, periods, id=1, start_schedule=now, duration=horizon)
+        return EVChargingScheduleNotified(self.station_id, now, e.spec.evse_id, time_base=now, schedule=schedule)
 
     def clear_charging_profile(
         self, request: ClearChargingProfileRequest, now: datetime

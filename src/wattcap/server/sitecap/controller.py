@@ -24,7 +24,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -109,6 +109,10 @@ class SiteCapController:
         self.policy = self._policy(policy)
         self.coordinator = sitecap.SiteCapCoordinator(site.topology, policy=self.policy, now=clock())
         self.on_allocation = on_allocation
+        #: Fleet rules' hook: a session's demand with its weight, priority and ceilings (None: as measured).
+        self.demand_shaper: Callable[[SessionDemand, EvseSpec], SessionDemand] | None = None
+        #: Fleet planner's hook: the session limit's periods with the plan's next steps within the lease.
+        self.profile_shaper: Callable[..., tuple[Any, ...]] | None = None
         self.last_limits: dict[str, Any] = {}
         self.replans = 0
         self.last_allocation_s = 0.0
@@ -304,13 +308,16 @@ class SiteCapController:
                 log.exception("site %s: re-allocation failed", self.site.id)
 
     def _demands(self) -> list[SessionDemand]:
-        return [
+        demands = [
             SessionDemand(
                 key=key, started_at=s.started_at, measured_a=s.measured_a, measured_w=s.measured_w,
                 phases_in_use=s.phases_in_use, measured_at=s.measured_at,
             )
             for key, s in sorted(self.sessions.items())
         ]
+        if self.demand_shaper is None:
+            return demands
+        return [self.demand_shaper(d, self.evses[d.key]) for d in demands]
 
     def _replan(self) -> None:
         now = self.clock()
@@ -421,6 +428,12 @@ class SiteCapController:
             power_w=command.power_w, lease_until=command.lease_until, now=self.clock(),
             unit=rate_unit_for(evse, config.capabilities.rate_units),
         )
+        if self.profile_shaper is not None:
+            schedule = profile.schedules[0]
+            periods = self.profile_shaper(
+                key, evse, schedule.periods, schedule.start_schedule, command.lease_until, schedule.charging_rate_unit,
+            )
+            profile = replace(profile, schedules=(replace(schedule, periods=periods),))
         marker = (key, session.transaction_id)
         verify = self.settings.verify_first_limit and marker not in self._verified
         profile_id = self._session_profile.get(marker)

@@ -32,14 +32,14 @@ export function onUnauthorized(fn) {
   listeners.add(fn);
 }
 
-export async function request(method, path, { params, body, signal } = {}) {
+export async function request(method, path, { params, body, raw, type, signal } = {}) {
   const headers = { Accept: "application/json" };
   const t = token();
   if (t) headers.Authorization = `Bearer ${t}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(url(path, params), {
-    method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  if (raw !== undefined) headers["Content-Type"] = type || "text/plain";
+  const payload = raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body);
+  const response = await fetch(url(path, params), { method, headers, signal, body: payload });
   const text = await response.text();
   let data = null;
   try {
@@ -59,6 +59,8 @@ export const get = (path, params, options = {}) => request("GET", path, { ...opt
 export const post = (path, body, options = {}) => request("POST", path, { ...options, body });
 export const put = (path, body, options = {}) => request("PUT", path, { ...options, body });
 export const del = (path, params, options = {}) => request("DELETE", path, { ...options, params });
+/** A PUT of a text document (the fleet rules as YAML). */
+export const putText = (path, raw, type) => request("PUT", path, { raw, type });
 
 /** A GET that answers null for 404 (an optional resource, e.g. no site cap configured). */
 export async function maybe(path, params) {
