@@ -18,10 +18,10 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from server.serving import serving
 from server.store_support import eventually as _eventually
+from wattcap.core.fleet.loader import load_rules
 from wattcap.core.governance import Grant
 from wattcap.core.lifecycle import DEFAULT_BANDS
 from wattcap.core.model import OcppVersion
-from wattcap.core.fleet.loader import load_rules
 from wattcap.server.capabilities import RetryPolicy
 from wattcap.server.fleet import FleetSettings, attach_fleet
 from wattcap.server.live import DEFAULT_QUEUE

@@ -12,6 +12,7 @@ import pytest
 
 from wattcap.core.model import OcppVersion
 from wattcap.core.sitecap.model import EvseSpec, Node, SiteTopology
+from wattcap.server.fleet import FleetSettings
 from wattcap.server.sitecap.config import SiteDefinition
 from wattcap.server.sitecap.controller import SiteCapSettings
 
@@ -37,7 +38,7 @@ OPERATOR = grant(stations=["*"], sites=["*"], bands=["session", "default"], sign
 @pytest.fixture
 async def depot(tmp_path: Path) -> AsyncIterator[ApiSite]:
     async with api_site(f"sqlite+aiosqlite:///{tmp_path / 'wattcap.db'}", sites=[DEPOT], sitecap=SITECAP,
-                        fleet_rules=RULES) as running:
+                        fleet_rules=RULES, fleet=FleetSettings(replan_min_s=0)) as running:
         yield running
 
 
@@ -80,3 +81,32 @@ async def test_a_plan_pauses_the_van_while_dear_and_a_new_price_series_moves_its
     assert charging["current_a"] > 6.0
     assert planned["rule"] == "vans" and planned["plan"]["power_now_w"] > 0
     assert planned["plan"]["feasible"] is True
+
+
+async def test_a_new_price_series_waits_for_the_replan_gate_but_a_new_goal_does_not(tmp_path: Path):
+    # Every new plan may be a SetChargingProfile: re-plans for prices are held to one per replan_min_s per session,
+    # a changed goal (new rules) goes through at once.
+    async with api_site(f"sqlite+aiosqlite:///{tmp_path / 'wattcap.db'}", sites=[DEPOT], sitecap=SITECAP,
+                        fleet_rules=RULES, fleet=FleetSettings(replan_min_s=3600)) as depot:
+        token = await depot.token("ops", OPERATOR)
+        async with depot.simulated([station("VAN-1", V201)]):
+            fleet = depot.plane.fleet  # type: ignore[attr-defined]
+            first = await eventually(lambda: _planned(fleet))
+            async with depot.client(token) as http:
+                await http.post(f"{API}/sites/depot/signals/price", json=prices((-1, 0.05), (1.0, 0.50)))
+            await depot.plane.fleet.plan_all()
+            assert next(iter(fleet.sessions.values())).planned_at == first  # held back by the gate
+            async with depot.client(token) as http:
+                answer = await http.put(f"{API}/fleet/rules", content=RULES.replace("energy_kwh: 10", "energy_kwh: 12"),
+                                        headers={"Content-Type": "application/yaml"})
+            assert answer.status_code == 200, answer.text
+            later = await eventually(lambda: _planned(fleet, after=first))
+    assert later > first
+
+
+async def _planned(fleet: Any, after: Any = None) -> Any:
+    sessions = list(fleet.sessions.values())
+    if not sessions or sessions[0].planned_at is None:
+        return None
+    at = sessions[0].planned_at
+    return at if after is None or at > after else None

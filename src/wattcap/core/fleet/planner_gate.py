@@ -30,10 +30,13 @@ class ReplanTrigger(StrEnum):
     MEASURED_DRAW = "measured_draw"
     SESSION_CHANGE = "session_change"
     GOAL_CHANGED = "goal_changed"
+    #: The EV's own schedule was rejected (K15.FR.12): the CSMS must renegotiate with a new TxProfile (FR.13).
+    RENEGOTIATE = "renegotiate"
 
 
-#: Triggers that are never held back: the plan in force would break the cap, or the driver asked for another goal.
-MUST_TRIGGERS = frozenset({ReplanTrigger.CAP_BELOW_PLAN, ReplanTrigger.GOAL_CHANGED})
+#: Triggers that are never held back: the plan in force would break the cap, the driver asked for another goal, or
+#: the EV's schedule was rejected and ISO 15118 needs a new one.
+MUST_TRIGGERS = frozenset({ReplanTrigger.CAP_BELOW_PLAN, ReplanTrigger.GOAL_CHANGED, ReplanTrigger.RENEGOTIATE})
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,9 @@ at changes: the EV announces its needs (2.0.1 NotifyEVChargingNeeds), a new rule
 A session with a goal is planned (:mod:`wattcap.core.fleet.planner`) together with the other goal sessions of its
 site, over the site's capacity for EVs (the cap in force and as signalled ahead, less the building load and the
 sessions that have no plan), the price and solar series. It is planned again when prices, solar, the cap, the
-EV's needs or another session change, at most once per ``replan_min_s`` per session, and when the delivered
-energy has drifted from the plan.
+EV's needs or another session change, and periodically as the delivered energy moves on; a
+:class:`~wattcap.core.fleet.planner_gate.ReplanGate` lets a session be re-planned at most once per ``replan_min_s``
+unless it must be (its goal changed, the cap fell below its plan, its EV's schedule was rejected).
 
 How a decision reaches the charger depends on where the EVSE is:
 
@@ -48,6 +49,7 @@ from wattcap.core.fleet import planner as fleet_planner
 from wattcap.core.fleet.ev_schedule import ev_schedule_excesses
 from wattcap.core.fleet.inputs import ev_capacity_w, goal_energy_wh, series_values, shaped_demand
 from wattcap.core.fleet.model import SessionFacts, SessionPolicy
+from wattcap.core.fleet.planner_gate import MUST_TRIGGERS, ReplanGate, ReplanTrigger
 from wattcap.core.fleet.planner_model import PlanningWindow, SessionGoal, SessionPlan, SitePlan
 from wattcap.core.fleet.profiles import standalone_profile
 from wattcap.core.fleet.rules import Evaluation, RuleSet, evaluate, next_reevaluation
@@ -135,7 +137,8 @@ class FleetService:
         self.site_plans: dict[str | None, SitePlan] = {}
         self.plans_made = 0
         self._wake = asyncio.Event()
-        self._urgent: set[EvseKey] = set()
+        self._urgent: dict[EvseKey, ReplanTrigger] = {}
+        self._gate = ReplanGate(self.settings.replan_min_s)
         self._task: asyncio.Task | None = None
         self._undo: list[Callable[[], None]] = []
         self._writes: set[asyncio.Task] = set()
@@ -190,20 +193,22 @@ class FleetService:
             self.plane.hub.ev_judge = None
 
     def _on_signal(self, site_id: str, then: Callable[[], None]) -> Callable[[], None]:
-        """A new price, solar, limit or load signal: every goal session of the site is planned again at once."""
+        """A new price, solar, limit or load signal: every goal session of the site asks to be planned again."""
 
         def changed() -> None:
             then()
             for session in self.sessions.values():
                 if session.site_id == site_id:
-                    self._urgent.add(session.key)
+                    self._urgent.setdefault(session.key, ReplanTrigger.PRICES)
             self._wake.set()
 
         return changed
 
-    def trigger(self, urgent: EvseKey | None = None) -> None:
+    def trigger(self, urgent: EvseKey | None = None, why: ReplanTrigger = ReplanTrigger.SESSION_CHANGE) -> None:
         if urgent is not None:
-            self._urgent.add(urgent)
+            current = self._urgent.get(urgent)
+            if current is None or why in MUST_TRIGGERS:
+                self._urgent[urgent] = why
         self._wake.set()
 
     # ---- rules -----------------------------------------------------------------------------------------------
@@ -224,7 +229,7 @@ class FleetService:
             self._evaluate(session)
             after = None if session.evaluation is None else session.evaluation.policy.rule
             changed += before != after
-            session.plan = None  # the goal may have changed: plan afresh
+            self._urgent[session.key] = ReplanTrigger.GOAL_CHANGED
         self._next_window = None
         await self.plane.repository.append_audit(
             actor, "fleet.rules", target="fleet", reason=f"{len(rules.rules)} rules; {changed} sessions changed rule",
@@ -260,6 +265,7 @@ class FleetService:
             session = self.sessions.get((event.station_id, event.evse_id))
             if session is not None and session.transaction_id == event.transaction_id:
                 del self.sessions[session.key]
+                self._gate = self._gate.forget(session.key)
                 self.trigger()
         elif isinstance(event, MeterValuesReceived):
             self._on_meter(event)
@@ -288,7 +294,7 @@ class FleetService:
         session.needs = event
         session.facts = replace(session.facts, ev_energy_wh=event.energy_amount_wh, ev_departure=event.departure_time)
         self._evaluate(session)
-        self.trigger(urgent=key)
+        self.trigger(urgent=key, why=ReplanTrigger.GOAL_CHANGED)
 
     async def _session_started(self, event: TransactionStarted, *, audit: bool = True) -> None:
         key = (event.station_id, event.evse_id)
@@ -321,7 +327,7 @@ class FleetService:
                 reason=f"transaction {event.transaction_id}: "
                        + (f"rule {policy.rule!r}" if policy.rule else "no rule matched (defaults)"),
             )
-        self.trigger(urgent=key)
+        self.trigger(urgent=key, why=ReplanTrigger.GOAL_CHANGED)
 
     # ---- what the site cap asks ------------------------------------------------------------------------------
 
@@ -405,7 +411,8 @@ class FleetService:
             return "Accepted"
         if session is not None:
             session.notes.append(f"EV schedule rejected: {excesses[0]}")
-            self.trigger(urgent=session.key)  # K15.FR.13: renegotiate with a new TxProfile
+            session.sent_shape = None  # K15.FR.13: renegotiate: the TxProfile goes out again even if unchanged
+            self.trigger(urgent=session.key, why=ReplanTrigger.RENEGOTIATE)
         log.info("fleet: %s/%s EV schedule rejected: %s", event.station_id, event.evse_id, excesses[0])
         return "Rejected"
 
@@ -477,10 +484,11 @@ class FleetService:
         for session in self.sessions.values():
             by_site.setdefault(session.site_id, []).append(session)
         for site_id, sessions in by_site.items():
-            due = any(self._due(s, now) for s in sessions)
+            due = [s.key for s in sessions if self._due(s, now)]
             if due:
                 await self._plan_site(site_id, sessions, now)
-        self._urgent.clear()
+                for key in due:
+                    self._urgent.pop(key, None)
         for session in list(self.sessions.values()):
             controller = self._controller(session.site_id)
             if controller is not None:
@@ -492,11 +500,20 @@ class FleetService:
                 controller.trigger()
 
     def _due(self, session: FleetSession, now: datetime) -> bool:
+        """Whether the session's plan may be made again now (through the gate: see the module docstring)."""
         if session.policy is None or session.policy.goal is None:
             return False
-        if session.key in self._urgent or session.plan is None or session.planned_at is None:
-            return True
-        return (now - session.planned_at).total_seconds() >= self.settings.replan_min_s
+        trigger = self._urgent.get(session.key)
+        if session.plan is None:
+            trigger = ReplanTrigger.GOAL_CHANGED
+        elif trigger is None:
+            if session.planned_at is None or (now - session.planned_at).total_seconds() < self.settings.plan_every_s:
+                return False
+            trigger = ReplanTrigger.MEASURED_DRAW
+        decision = self._gate.admit(session.key, now, trigger)
+        if decision.allowed:
+            self._gate = decision.gate
+        return decision.allowed
 
     def _window(self, site_id: str | None, start: datetime, end: datetime, fixed_w: float) -> PlanningWindow:
         slot_s = self.settings.slot_s
