@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -344,3 +345,22 @@ def test_a_solver_out_of_time_still_returns_a_plan_within_every_limit():
     for goal in goals:
         assert_min_or_pause(plan.plan_for(goal.key), goal)
     assert_capacity_holds(plan, window)
+
+
+def test_a_session_paused_below_its_fallback_reservation_frees_nothing_for_the_others():
+    # The site cap holds every EVSE's fallback (4 kW here) whatever it draws: the window's 5 kW is what is left
+    # above every reservation. B may draw its own 4 kW and the 5 kW; A's 4 kW stays A's even while A pauses.
+    window = PlanningWindow(NIGHT, (5_000.0,) * 4, price_per_kwh=(0.3,) * 4)
+    a = SessionGoal(("A", 1), departure=at(1), energy_wh=0.0, max_power_w=11_000, reserved_w=4_000)
+    b = SessionGoal(("B", 1), departure=at(1), energy_wh=20_000, max_power_w=11_000, min_power_w=MIN_3PH,
+                    reserved_w=4_000)
+    plan = plan_sessions([a, b], window)
+    assert sum(powers(plan.plan_for(("A", 1)))) == 0.0
+    assert powers(plan.plan_for(("B", 1))) == [9_000.0] * 4
+    assert plan.plan_for(("B", 1)).shortfall_wh == pytest.approx(20_000 - 9_000, abs=0.5)
+    # Two that both charge: their powers above their reservations share the 5 kW.
+    both = plan_sessions([replace(a, energy_wh=20_000, min_power_w=MIN_3PH), b], window)
+    for t in range(4):
+        above = sum(max(0.0, p.slots[t].power_w - 4_000) for p in both.plans)
+        assert above <= 5_000 + 1e-3
+    assert sum(p.energy_wh for p in both.plans) == pytest.approx(13_000, abs=1.0)

@@ -340,3 +340,14 @@ def test_a_session_that_asks_for_nothing_now_is_paused_and_its_minimum_goes_to_o
     topo = site(dc("D", 1, GRID), grid_a=None, max_power_w=50_000.0)
     r = allocate(topo, {}, [replace(demand(("D", 1)), max_power_w=0.0)], now=T0)
     assert r.evses["D", 1].paused and r.evses["D", 1].binding == "plan"
+
+
+def test_a_session_its_plan_paused_resumes_as_soon_as_the_plan_says_without_the_flap_hold():
+    # min_pause_s keeps capacity-driven pauses from flapping; a charging plan pauses and resumes on its own slots.
+    topo = site(ac("A", 1, GRID), grid_a=32.0)
+    policy = AllocationPolicy(min_pause_s=120)
+    paused = allocate(topo, {}, [replace(demand(("A", 1)), max_current_a=0.0)], now=T0, policy=policy,
+                      previous=SiteAllocation(T0, {("A", 1): EvseAllocation(("A", 1), 16.0, 3, charged=True)}))
+    assert paused.evses["A", 1].paused and paused.evses["A", 1].binding == "plan"
+    resumed = allocate(topo, {}, [demand(("A", 1))], now=at(10), previous=paused, policy=policy)
+    assert not resumed.evses["A", 1].paused and resumed.evses["A", 1].current_a == 32.0

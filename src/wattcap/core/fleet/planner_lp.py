@@ -16,7 +16,9 @@ Variables, in kW and kWh so that the coefficients stay near 1:
 * ``σ[s]``: shortfall (kWh into the battery), ``τ[s]``: energy left for after the window when s departs beyond it;
 * ``y[s,t]``: the part of ``p[s,t]`` covered by solar surplus (when a surplus series is given);
 * ``h[s,t]``: the part of p[s,t] above half the session's maximum (a tie-break);
-* ``d[s,t]``: ≥ |p[s,t] − p[s,t−1]|, free in the programme, minimised by the polish.
+* ``d[s,t]``: ≥ |p[s,t] − p[s,t−1]|, free in the programme, minimised by the polish;
+* ``x[s,t]``: ≥ p[s,t] − r[s] and ≥ 0, the power above what the site cap holds for the EVSE anyway (its fallback
+  ``reserved_w``): the capacity rows count x, so a session drawing less than its reservation frees nothing.
 
 Energy is power × the seconds of the slot the session can use, so a session plugged in mid-slot or leaving
 mid-slot gets exactly that slot's remainder. See :class:`Weights` for the objective.
@@ -93,6 +95,7 @@ class _Builder:
     slot_of: dict[int, int] = field(default_factory=dict)
     session_of: dict[int, int] = field(default_factory=dict)
     capacity_kw: list[float] = field(default_factory=list)
+    reserve_of: dict[int, float] = field(default_factory=dict)
     energy_rows: list[tuple[list[tuple[int, float]], float]] = field(default_factory=list)
     smooth: list[int] = field(default_factory=list)
 
@@ -167,12 +170,15 @@ def solve(
     b = _Builder()
     b.capacity_kw = [c / 1000 for c in capacity_w]
     p_var: list[dict[int, int]] = []
+    x_var: list[dict[int, int]] = []
     y_var: list[dict[int, int]] = []
     tail_var: list[int | None] = []
     for s, goal in enumerate(goals):
         max_kw, min_kw, eta = goal.max_power_w / 1000, goal.min_power_w / 1000, goal.efficiency
+        reserve_kw = goal.reserved_w / 1000
         need_kwh = goal.energy_wh / 1000
         p_s: dict[int, int] = {}
+        x_s: dict[int, int] = {}
         y_s: dict[int, int] = {}
         energy_terms: list[tuple[int, float]] = []
         grid_costs: list[float] = []
@@ -181,7 +187,7 @@ def solve(
             if seconds <= 0:
                 continue
             kwh_per_kw = seconds / 3600
-            upper = min(max_kw, capacity_w[t] / 1000)
+            upper = min(max_kw, capacity_w[t] / 1000 + reserve_kw)
             if upper <= 0 or upper < min_kw:
                 continue  # this slot cannot take the session's minimum: the programme never sees it
             if goal.strategy is Strategy.FASTEST:
@@ -196,6 +202,11 @@ def solve(
             p_s[t] = j
             b.slot_of[j] = t
             b.session_of[j] = s
+            b.reserve_of[j] = reserve_kw
+            if reserve_kw > 0:
+                x = b.var(0.0, 0.0, _INF)
+                b.row([(x, 1.0), (j, -1.0)], -reserve_kw, _INF)
+                x_s[t] = x
             energy_terms.append((j, eta * kwh_per_kw))
             if weights.high_power_per_kwh > 0 and upper > max_kw / 2:
                 high = b.var(weights.high_power_per_kwh * kwh_per_kw, 0.0, _INF)
@@ -207,6 +218,7 @@ def solve(
                 y_s[t] = k
                 b.row([(k, 1.0), (j, -1.0)], -_INF, 0.0)
         p_var.append(p_s)
+        x_var.append(x_s)
         y_var.append(y_s)
         penalty = weights.shortfall_per_kwh * factors[s]
         sigma = b.var(penalty, 0.0, need_kwh)
@@ -231,7 +243,7 @@ def solve(
                 b.row([(d, 1.0), (j, 1.0), (p_s[t - 1], -1.0)], 0.0, _INF)
             previous = t
     for t in range(n_slots):
-        terms = [(p_s[t], 1.0) for p_s in p_var if t in p_s]
+        terms = [(x_s.get(t, p_s[t]), 1.0) for p_s, x_s in zip(p_var, x_var, strict=True) if t in p_s]
         if terms:
             b.row(terms, -_INF, capacity_w[t] / 1000)
         if solar is not None:
@@ -274,17 +286,22 @@ def _clean_power(watts: float, min_w: float, max_w: float) -> float:
 
 
 def _fit(power: list[list[float]], capacity_w: tuple[float, ...], goals: tuple[SessionGoal, ...]) -> None:
-    """Take the solver's tolerance (a few mW a slot) off the largest powers wherever a slot's sum exceeds its
-    capacity, so that a plan never draws a milliwatt more than the cap."""
+    """Take the solver's tolerance (a few mW a slot) off the largest powers wherever a slot's sum (above each
+    session's reservation) exceeds its capacity, so that a plan never draws a milliwatt more than the cap."""
+
+    def used(t: int) -> float:
+        return sum(max(0.0, row[t] - g.reserved_w) for row, g in zip(power, goals, strict=True))
+
     for t, cap in enumerate(capacity_w):
-        excess = sum(row[t] for row in power) - cap
+        excess = used(t) - cap
         for s in sorted(range(len(goals)), key=lambda s: -power[s][t]):
             if excess <= 0:
                 break
-            cut = min(excess, power[s][t] - goals[s].min_power_w) if power[s][t] > 0 else 0.0
+            floor = max(goals[s].min_power_w, goals[s].reserved_w)
+            cut = min(excess, power[s][t] - floor) if power[s][t] > 0 else 0.0
             if cut > 0:
                 power[s][t] = math.floor((power[s][t] - cut) * 1000) / 1000
-                excess = sum(row[t] for row in power) - cap
+                excess = used(t) - cap
 
 
 def _optimise(b: _Builder, *, time_limit_s: float, mip_rel_gap: float) -> tuple[list[float], str, float, float]:
@@ -377,7 +394,7 @@ def _round(b: _Builder, values: list[float], fractional: list[int], on: frozense
     feasible; the programme itself decides how far above their minimum the powers go."""
     budget = list(b.capacity_kw)
     for j in on:
-        budget[b.slot_of[j]] -= b.lower[j]
+        budget[b.slot_of[j]] -= max(0.0, b.lower[j] - b.reserve_of.get(j, 0.0))
     coefficient = {j: a for terms, _ in b.energy_rows for j, a in terms}
     room = [upper for _, upper in b.energy_rows]
     for j in on:
@@ -386,9 +403,11 @@ def _round(b: _Builder, values: list[float], fractional: list[int], on: frozense
     down: set[int] = set()
     for j in sorted(fractional, key=lambda j: (-values[j] / b.lower[j], j)):
         t, s = b.slot_of[j], b.session_of[j]
-        if b.lower[j] <= budget[t] + 1e-9 and b.lower[j] * coefficient[j] <= room[s] + 1e-9:
+        # Raising j to its minimum costs the slot only what that draws above the EVSE's reservation.
+        cost = max(0.0, b.lower[j] - b.reserve_of.get(j, 0.0))
+        if cost <= budget[t] + 1e-9 and b.lower[j] * coefficient[j] <= room[s] + 1e-9:
             up.add(j)
-            budget[t] -= b.lower[j]
+            budget[t] -= cost
             room[s] -= b.lower[j] * coefficient[j]
         else:
             down.add(j)

@@ -111,6 +111,8 @@ class SessionGoal:
 
     ``max_power_w`` is the lowest of the EV's, the EVSE's and the rule's ceiling; ``min_power_w`` the least power
     at which the EV charges at all (AC: 6 A × V × phases): each slot's power is 0 or within [min, max].
+    ``reserved_w`` is what the site cap holds for the EVSE anyway (its fallback): in slots where the session draws
+    less, the rest of the site gains nothing; ``PlanningWindow.capacity_w`` is then counted above every reservation.
     ``available_from`` is the arrival, or now for a running session (None: the window start). ``priority`` is the
     rules' (higher is served first when not every goal fits). ``efficiency`` is the share of the power drawn from
     the site that ends up in the battery; ``energy_wh`` is counted into the battery, powers at the EVSE.
@@ -125,12 +127,15 @@ class SessionGoal:
     strategy: Strategy = Strategy.CHEAPEST
     priority: int = 0
     efficiency: float = 1.0
+    #: What the site cap holds for the EVSE whatever it draws (its fallback share, W): a slot takes
+    #: max(power, reserved) of the site, and the window's capacity is then what is left above every reservation.
+    reserved_w: float = 0.0
 
     def __post_init__(self) -> None:
         check_aware(f"{self.key} departure", self.departure)
         if self.available_from is not None:
             check_aware(f"{self.key} available_from", self.available_from)
-        for name in ("energy_wh", "max_power_w", "min_power_w"):
+        for name in ("energy_wh", "max_power_w", "min_power_w", "reserved_w"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise PlanningError(f"{self.key} {name} must be finite and ≥ 0, got {value!r}")

@@ -389,6 +389,7 @@ def _grant(
     s.phase_switched = switchable and prev is not None and prev.phase_switched
     if (
         was_paused and prev is not None and prev.charged and prev.paused_since is not None
+        and prev.binding != "plan"  # a plan's pause ends on the plan's own 15-minute slots: nothing flaps there
         and _seconds(now, prev.paused_since) < policy.min_pause_s
     ):
         if switchable:

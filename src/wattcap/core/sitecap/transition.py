@@ -416,6 +416,11 @@ class SiteCapCoordinator:
         """Where the invariant does not hold right now (see the module docstring for when that is expected)."""
         return footprint_violations(self._site.topology, self._limits, self.footprints())
 
+    def fallback_shares(self) -> dict[EvseKey, float]:
+        """Each EVSE's fallback share as last planned (A per phase): what the allocator holds for it whatever it
+        draws (a new session there starts at it, before anyone is asked). The planner plans above these."""
+        return {key: e.want_fallback or 0.0 for key, e in self._evses.items()}
+
     def pending_commands(self) -> list[str]:
         return sorted(self._writes)
 

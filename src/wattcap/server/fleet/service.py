@@ -53,7 +53,7 @@ from wattcap.core.fleet.planner_gate import MUST_TRIGGERS, ReplanGate, ReplanTri
 from wattcap.core.fleet.planner_model import PlanningWindow, SessionGoal, SessionPlan, SitePlan
 from wattcap.core.fleet.profiles import standalone_profile
 from wattcap.core.fleet.rules import Evaluation, RuleSet, evaluate, next_reevaluation
-from wattcap.core.model import ChargingRateUnit, ChargingSchedulePeriod
+from wattcap.core.model import ChargingProfilePurpose, ChargingRateUnit, ChargingSchedulePeriod
 from wattcap.core.sitecap.model import EvseKey, EvseSpec, SessionDemand
 from wattcap.core.sitecap.signals import SignalKind
 from wattcap.core.station import CurrentType
@@ -395,11 +395,17 @@ class FleetService:
         if event.schedule is None:
             return "Rejected"
         ctx = await self.plane.profiles.context(event.station_id)
-        # The station forwards the EV's schedule once it accepted the TxProfile, which may be before wattcap has
-        # recorded that answer: judge against what it holds or is about to hold.
-        composite = self.plane.preview.composite(ctx, event.evse_id, start=event.time_base, duration=24 * 3600,
-                                                 installed=ctx.occupants())
         evse = self._evse(event.station_id, event.evse_id)
+        # The station forwards the EV's schedule right after it accepted a TxProfile, possibly before wattcap has
+        # recorded that answer: what the charger holds is what it is known to hold plus the TxProfiles on their way
+        # to this EVSE (not other writes in flight, such as a new fallback the charger has not seen yet).
+        known = ctx.expected_installed()
+        arriving = tuple(
+            o for o in ctx.occupants()
+            if o.evse_id == event.evse_id and o.profile.purpose is ChargingProfilePurpose.TX and o not in known
+        )
+        composite = self.plane.preview.composite(ctx, event.evse_id, start=event.time_base, duration=24 * 3600,
+                                                 installed=known + arriving)
         excesses = ev_schedule_excesses(
             event.schedule, event.time_base, composite,
             voltage_v=evse.voltage_v if evse else 230.0, phases=evse.phases if evse else 3,
@@ -541,8 +547,21 @@ class FleetService:
         solar_series = None if solar is None else tuple(0.0 if v is None else v for v in solar)
         return PlanningWindow(aligned, capacity, price_series, solar_series, slot_s=slot_s)
 
-    def _fixed_w(self, site_id: str | None, planned: set[EvseKey]) -> float:
-        """What the site's sessions without a plan are allocated now (held for the horizon)."""
+    def _reserved_w(self, site_id: str | None) -> dict[EvseKey, float]:
+        """Every EVSE's fallback share in W: the site cap holds it whatever the EVSE draws (a new session there
+        starts at it before anyone is asked), so plans share only the capacity above these."""
+        controller = self._controller(site_id)
+        if controller is None:
+            return {}
+        out: dict[EvseKey, float] = {}
+        for key, share in controller.coordinator.fallback_shares().items():
+            evse = controller.evses[key]
+            out[key] = share * evse.voltage_v * (3 if evse.current_type is CurrentType.DC else evse.phases)
+        return out
+
+    def _fixed_w(self, site_id: str | None, planned: set[EvseKey], reserved: dict[EvseKey, float]) -> float:
+        """What the site's sessions without a plan are allocated now above their reservation (held for the
+        horizon)."""
         controller = self._controller(site_id)
         if controller is None or controller.coordinator.allocation is None:
             return 0.0
@@ -551,23 +570,27 @@ class FleetService:
             if key in planned:
                 continue
             evse = controller.evses.get(key)
+            holds = 0.0
             if allocation.power_w is not None:
-                total += allocation.power_w
+                holds = allocation.power_w
             elif evse is not None:
-                total += allocation.current_a * evse.voltage_v * allocation.phases
+                holds = allocation.current_a * evse.voltage_v * allocation.phases
+            total += max(0.0, holds - reserved.get(key, 0.0))
         return total
 
     async def _plan_site(self, site_id: str | None, sessions: list[FleetSession], now: datetime) -> None:
         goals: list[tuple[FleetSession, SessionGoal]] = []
+        reserved = self._reserved_w(site_id)
         for session in sessions:
             goal = self._goal(session, now, self._evse(*session.key))
             if goal is not None:
-                goals.append((session, goal))
+                goals.append((session, replace(goal, reserved_w=reserved.get(session.key, 0.0))))
         if not goals:
             return
         end = min(max(g.departure for _, g in goals), now + timedelta(seconds=MAX_HORIZON_S))
         end = max(end, now + timedelta(seconds=self.settings.slot_s))
-        window = self._window(site_id, now, end, self._fixed_w(site_id, {s.key for s, _ in goals}))
+        held = self._fixed_w(site_id, {s.key for s, _ in goals}, reserved) + sum(reserved.values())
+        window = self._window(site_id, now, end, held)
         started = time.perf_counter()
         # HiGHS runs in a thread: a large site takes seconds, and the stations' messages must not wait for it.
         result = await asyncio.to_thread(
