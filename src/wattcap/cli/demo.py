@@ -75,6 +75,33 @@ def _write_site_file(stations: int) -> Path:
     return path
 
 
+def _write_rules_file(station_ids: list[str]) -> Path:
+    """The demo depot's fleet rules, in ./data: the first station's EVs are vans with a goal by 06:00 (planned,
+    cheapest first), EVs that announce their needs (ISO 15118) get them planned, everyone else at most 11 kW."""
+    vans = ", ".join(f"TAG-{station_id}-1" for station_id in station_ids[:2])
+    path = Path("data") / "demo-fleet.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"""\
+# wattcap demo: the fleet rules of the simulated depot (docs/fleet.md). GET /api/v1/fleet/sessions shows which
+# rule each session got, its goal and its plan; the UI's "Rules & acceptance" page explains any session.
+timezone: Europe/Berlin
+vehicles:
+  - {{id: van-01, type: delivery-van, battery_kwh: 75, id_tokens: [{vans}]}}
+rules:
+  - name: vans-by-six
+    description: a van needs 30 kWh by 06:00, charged while the grid is cheap
+    match: {{vehicle_type: delivery-van}}
+    goal: {{energy_kwh: 30, by: "06:00", strategy: cheapest}}
+    priority: high
+  - name: iso15118
+    description: an EV that announces its needs (ISO 15118) gets them by its departure
+    match: {{station: "SIM-*"}}
+    goal: {{energy: ev, departure: ev, within: 8h, strategy: fastest}}
+    max_power_kw: 22
+""")
+    return path
+
+
 @app.command()
 def demo(
     stations: Annotated[int, typer.Option(min=1, max=50, help="How many simulated stations.")] = 6,
@@ -98,7 +125,10 @@ def demo(
     env = {**os.environ, "WATTCAP_DATABASE_URL": url, "WATTCAP_SIM_PASSWORD": password}
     command = [sys.executable, "-m", "wattcap"]
     site_file = _write_site_file(stations)
-    server = subprocess.Popen([*command, "serve", "--port", str(port), "--sites", str(site_file)], env=env)
+    rules_file = _write_rules_file(ids)
+    server = subprocess.Popen(
+        [*command, "serve", "--port", str(port), "--sites", str(site_file), "--rules", str(rules_file)], env=env
+    )
     simulator: subprocess.Popen | None = None
     try:
         _wait_healthy(port, server)

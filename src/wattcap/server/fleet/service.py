@@ -53,7 +53,14 @@ from wattcap.core.fleet.planner_gate import MUST_TRIGGERS, ReplanGate, ReplanTri
 from wattcap.core.fleet.planner_model import PlanningWindow, SessionGoal, SessionPlan, SitePlan
 from wattcap.core.fleet.profiles import standalone_profile
 from wattcap.core.fleet.rules import Evaluation, RuleSet, evaluate, next_reevaluation
-from wattcap.core.model import ChargingProfilePurpose, ChargingRateUnit, ChargingSchedulePeriod
+from wattcap.core.model import (
+    ChargingProfilePurpose,
+    ChargingRateUnit,
+    ChargingSchedulePeriod,
+    CompositePeriod,
+    CompositeSchedule,
+    ProfileRef,
+)
 from wattcap.core.sitecap.model import EvseKey, EvseSpec, SessionDemand
 from wattcap.core.sitecap.signals import SignalKind
 from wattcap.core.station import CurrentType
@@ -68,6 +75,8 @@ __all__ = ["FleetService", "FleetSettings"]
 
 ACTOR = "wattcap:fleet"
 SLOT_S = 900
+#: How long a TxProfile sent to an EVSE still counts when judging its EV's schedule (one replaced in between).
+JUDGE_MEMORY_S = 300
 #: How far ahead a plan may look at most (a departure further out is planned up to here, the rest deferred).
 MAX_HORIZON_S = 48 * 3600
 
@@ -145,6 +154,8 @@ class FleetService:
         self._next_window: datetime | None = None
         self._locks: dict[EvseKey, asyncio.Lock] = {}
         self._pending_needs: dict[EvseKey, EVChargingNeedsNotified] = {}
+        #: The TxProfile schedules sent to each EVSE lately (site-cap leases and this service's own), as limits.
+        self._sent_tx: dict[EvseKey, list[tuple[datetime, CompositeSchedule]]] = {}
 
     # ---- wiring ----------------------------------------------------------------------------------------------
 
@@ -368,6 +379,7 @@ class FleetService:
         allocated limit (the site cap counts that), lower where the plan is."""
         session = self.sessions.get(key)
         if session is None or session.plan is None or until is None or len(periods) != 1:
+            self._remember_sent(key, start, until, unit, periods)
             return periods
         first = periods[0]
         assert first.limit is not None
@@ -380,14 +392,35 @@ class FleetService:
             limit = min(first.limit, limit)
             if limit != out[-1].limit:
                 out.append(replace(first, start_period=offset, limit=limit))
+        self._remember_sent(key, start, until, unit, tuple(out))
         return tuple(out)
+
+    def _remember_sent(
+        self, key: EvseKey, start: datetime | None, until: datetime | None, unit: ChargingRateUnit,
+        periods: tuple[ChargingSchedulePeriod, ...],
+    ) -> None:
+        """Keep what a TxProfile sent to ``key`` allows, for judging the EV's schedule made from it."""
+        if start is None or not periods:
+            return
+        now = self.clock()
+        duration = int(((until or start + timedelta(days=1)) - start).total_seconds())
+        ref = (ProfileRef(0, ChargingProfilePurpose.TX, 0, key[1]),)
+        limits = CompositeSchedule(key[1], start, max(1, duration), unit, tuple(
+            CompositePeriod(p.start_period, p.limit if p.limit is not None else 0.0, number_phases=p.number_phases,
+                            governed_by=ref) for p in periods))
+        sent = [(at, c) for at, c in self._sent_tx.get(key, []) if (now - at).total_seconds() <= JUDGE_MEMORY_S]
+        self._sent_tx[key] = [*sent[-3:], (now, limits)]
 
     # ---- the EV judge (K15) ----------------------------------------------------------------------------------
 
     def charging_needs(self, event: EVChargingNeedsNotified) -> str:
-        # K15.FR.03 / FR.05: a schedule follows at once for a known session; for one not started yet it follows
-        # when the transaction starts (Processing).
+        # K15.FR.03-05: a schedule follows at once for a known session, and for one not started yet when its
+        # transaction starts (Processing); with no rules and no site cap nothing would follow (Rejected: the EV
+        # charges by the charger's own limits).
         key = (event.station_id, event.evse_id)
+        site_cap = self._site_cap()
+        if self.rules is None and (site_cap is None or site_cap.site_of(event.station_id) is None):
+            return "Rejected"
         return "Accepted" if key in self.sessions else "Processing"
 
     async def charging_schedule(self, event: EVChargingScheduleNotified) -> str:
@@ -399,17 +432,34 @@ class FleetService:
         # The station forwards the EV's schedule right after it accepted a TxProfile, possibly before wattcap has
         # recorded that answer: what the charger holds is what it is known to hold plus the TxProfiles on their way
         # to this EVSE (not other writes in flight, such as a new fallback the charger has not seen yet).
+        # The TxProfile the EV's schedule was made from may already have been replaced by a newer one that is still
+        # on its way (a lease renewed, a plan's next step): the EV is within its limits if it is within those of a
+        # TxProfile sent to it in the last JUDGE_MEMORY_S seconds. Limits compare in the EV's own unit (a DC
+        # schedule in W is never converted through an AC voltage).
+        key = (event.station_id, event.evse_id)
+        unit = event.schedule.charging_rate_unit
+        dc = evse is not None and evse.current_type is CurrentType.DC
+        if dc and unit is ChargingRateUnit.A:
+            # DC amperes at the EV's battery voltage, which wattcap does not know: nothing to hold them against.
+            log.info("fleet: %s/%s EV schedule in DC amperes: not judged", *key)
+            return "Accepted"
         known = ctx.expected_installed()
         arriving = tuple(
             o for o in ctx.occupants()
             if o.evse_id == event.evse_id and o.profile.purpose is ChargingProfilePurpose.TX and o not in known
         )
-        composite = self.plane.preview.composite(ctx, event.evse_id, start=event.time_base, duration=24 * 3600,
-                                                 installed=known + arriving)
-        excesses = ev_schedule_excesses(
-            event.schedule, event.time_base, composite,
-            voltage_v=evse.voltage_v if evse else 230.0, phases=evse.phases if evse else 3,
-        )
+        candidates = [self.plane.preview.composite(ctx, event.evse_id, start=event.time_base, duration=24 * 3600,
+                                                   unit=unit, installed=known + arriving)]
+        candidates += [c for at, c in self._sent_tx.get(key, [])
+                       if (event.at - at).total_seconds() <= JUDGE_MEMORY_S and c.charging_rate_unit is unit]
+        excesses: tuple = ()
+        for composite in candidates:
+            excesses = ev_schedule_excesses(
+                event.schedule, event.time_base, composite,
+                voltage_v=evse.voltage_v if evse else 230.0, phases=evse.phases if evse else 3,
+            )
+            if not excesses:
+                break
         session = self.sessions.get((event.station_id, event.evse_id))
         if session is not None:
             session.ev_schedule_status = "Rejected" if excesses else "Accepted"
@@ -656,6 +706,10 @@ class FleetService:
         if result.profile_id is not None:
             session.profile_id = result.profile_id
         session.sent_shape = shape
+        schedule = profile.schedules[0]
+        if profile.kind.value == "Absolute":
+            self._remember_sent(session.key, schedule.start_schedule, profile.valid_to, schedule.charging_rate_unit,
+                                schedule.periods)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
