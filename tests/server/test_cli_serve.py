@@ -82,3 +82,14 @@ def test_serve_refuses_half_a_tls_configuration(tmp_path):
         capture_output=True, text=True, timeout=TIMEOUT * 3,
     )
     assert result.returncode != 0 and "--tls-key" in result.stderr
+
+
+def test_serve_refuses_a_rules_file_with_an_issue_naming_its_line(tmp_path):
+    rules = tmp_path / "fleet.yaml"
+    rules.write_text("rules:\n  - name: visitors\n    max_power_kw: eleven\n")
+    result = subprocess.run(
+        [sys.executable, "-c", "from wattcap.cli import main; main()", "serve", "--rules", str(rules)],
+        capture_output=True, text=True, timeout=TIMEOUT * 3,
+    )
+    assert result.returncode != 0
+    assert f"{rules}:3:" in result.stderr and "eleven" in result.stderr

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -80,6 +80,20 @@ def serve(
     mqtt_host: Annotated[
         str | None, typer.Option("--mqtt-host", help="MQTT broker for site signals (env: WATTCAP_MQTT_HOST).")
     ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="Fleet rules file (YAML): the rule, goal and plan of every session "
+                     "(env: WATTCAP_RULES_FILE)."),
+    ] = None,
+    nats_url: Annotated[
+        str | None,
+        typer.Option("--nats-url", help="NATS server (JetStream on) of a cluster of nodes over one PostgreSQL "
+                     "database; unset: a single node (env: WATTCAP_NATS_URL)."),
+    ] = None,
+    node_id: Annotated[
+        str | None,
+        typer.Option("--node-id", help="This node's name in the cluster (env: WATTCAP_NODE_ID; default: host-pid)."),
+    ] = None,
 ) -> None:
     """Run the control plane: chargers connect to ws://HOST:PORT/ocpp/STATION_ID (wss:// with TLS); the HTTP API is
     at /api/v1 (OpenAPI at /docs), the live stream at /api/v1/stream, Prometheus metrics at /metrics."""
@@ -103,17 +117,25 @@ def serve(
             log_frames=log_ocpp,
             sites_file=None if sites is None else str(sites),
             mqtt_host=mqtt_host,
+            rules_file=None if rules is None else str(rules),
+            nats_url=nats_url,
+            node_id=node_id,
         )
     except SettingsError as exc:
         raise typer.BadParameter(str(exc)) from None
     configure_logging(log_frames=settings.log_frames)
     site_definitions = _sites(settings)
+    fleet_rules = _rules(settings)
     url = resolve_database_url(settings)
+    if settings.nats_url and url.startswith("sqlite"):
+        # Every node must see every other node's writes: a SQLite file is one machine's, and one process's writer.
+        raise typer.BadParameter("a cluster (--nats-url) needs PostgreSQL: set --database-url postgresql://...",
+                                 param_hint="--database-url")
     try:
-        asyncio.run(_serve(settings, url, site_definitions))
+        asyncio.run(_serve(settings, url, site_definitions, fleet_rules))
     except KeyboardInterrupt:  # Ctrl+C: uvicorn has shut down gracefully and re-raised it
         pass
-    except _DatabaseUnavailable as exc:
+    except (_DatabaseUnavailable, SettingsError) as exc:
         typer.echo(f"wattcap serve: {exc}", err=True)
         raise typer.Exit(1) from None
 
@@ -134,7 +156,26 @@ def _sites(settings: Settings) -> tuple[SiteDefinition, ...]:
         raise typer.BadParameter(str(exc), param_hint="--sites") from None
 
 
-async def _serve(settings: Settings, url: str, sites: tuple[SiteDefinition, ...] = ()) -> None:
+def _rules(settings: Settings) -> tuple[Any, str] | None:
+    """The rules file's rule set and text (refused before anything starts, every issue with its line), or none."""
+    from wattcap.core.fleet.document import RuleFileError
+    from wattcap.core.fleet.loader import load_rules
+
+    if settings.rules_file is None:
+        return None
+    path = Path(settings.rules_file)
+    try:
+        text = path.read_text(encoding="utf-8")
+        return load_rules(text, str(path)), text
+    except OSError as exc:
+        raise typer.BadParameter(f"{path}: {exc.strerror or exc}", param_hint="--rules") from None
+    except RuleFileError as exc:
+        raise typer.BadParameter(f"the rules were refused:\n{exc}", param_hint="--rules") from None
+
+
+async def _serve(
+    settings: Settings, url: str, sites: tuple[SiteDefinition, ...] = (), rules: tuple[Any, str] | None = None
+) -> None:
     """Open (and migrate) the store, then serve until uvicorn is told to stop (SIGINT/SIGTERM)."""
     import sqlalchemy.exc
     import uvicorn
@@ -168,6 +209,13 @@ async def _serve(settings: Settings, url: str, sites: tuple[SiteDefinition, ...]
                     "sitecap.site id=%s evses=%d root=%s lease_s=%d fallback=%s", site.id, len(site.topology.evses),
                     site.root().id, site.lease_s, site.fallback,
                 )
+        # Always on: without a rules file the rules can still be put in force through the API.
+        from wattcap.server.fleet import attach_fleet
+
+        fleet = attach_fleet(plane, None if rules is None else rules[0], rules_text=None if rules is None else rules[1])
+        if fleet.rules is not None:
+            LOGGER.info("fleet.rules file=%s rules=%d vehicles=%d timezone=%s", settings.rules_file,
+                        len(fleet.rules.rules), len(fleet.rules.vehicles), fleet.rules.timezone)
         if not await repository.list_api_tokens(include_revoked=False):
             LOGGER.info("api.tokens no API token yet: create one with `wattcap token create --client NAME ...`")
         # The app's lifespan starts the plane inside the server's event loop and closes it (and the store) in the

@@ -8,6 +8,10 @@ loses its *oldest* events (the newest state matters most to a dashboard) and is 
 
 Every event a subscription accepts gets the subscription's next sequence number, before anything is dropped, so
 a client sees exactly which numbers a gap covers.
+
+In a cluster every node's stream shows the whole cluster: a *relay* (:meth:`LiveFeed.add_relay`) is handed every
+event published here, and the cluster sends it to the other nodes, which put it on their own streams with
+:meth:`LiveFeed.deliver` (never relayed again, so nothing goes round twice).
 """
 
 from __future__ import annotations
@@ -139,6 +143,7 @@ class LiveFeed:
         self.metrics = metrics
         self.max_queue = max_queue
         self._subscriptions: list[Subscription] = []
+        self._relays: list[Callable[[LiveEvent], None]] = []
 
     def __len__(self) -> int:
         return len(self._subscriptions)
@@ -159,11 +164,27 @@ class LiveFeed:
             self._subscriptions.remove(subscription)
 
     def publish(self, event: LiveEvent) -> None:
-        """Offer ``event`` to every subscription; returns at once whatever the clients do."""
+        """Offer ``event`` to every subscription and hand it to the relays; returns at once whatever the clients do."""
+        self.deliver(event)
+        for relay in list(self._relays):
+            relay(event)
+
+    def deliver(self, event: LiveEvent) -> None:
+        """Offer ``event`` to this feed's subscriptions only (an event another node published)."""
         if self.metrics is not None:
             self.metrics.stream_events.labels(event.type).inc()
         for subscription in list(self._subscriptions):
             subscription.offer(event)
+
+    def add_relay(self, relay: Callable[[LiveEvent], None]) -> Callable[[], None]:
+        """Hand every event published here to ``relay`` too (it must not block); returns the function that stops it.
+        While a relay is there, events are made even without a subscriber here."""
+        self._relays.append(relay)
+        return lambda: self._relays.remove(relay) if relay in self._relays else None
+
+    @property
+    def _wanted(self) -> bool:
+        return bool(self._subscriptions or self._relays)
 
     def close(self) -> None:
         for subscription in list(self._subscriptions):
@@ -176,7 +197,7 @@ class LiveFeed:
 
     def on_station_event(self, event: ev.StationEvent) -> None:
         """An EventHub subscriber: station events of interest to a live view."""
-        if not self._subscriptions:
+        if not self._wanted:
             return
         converted = station_event(event)
         if converted is not None:
@@ -184,13 +205,13 @@ class LiveFeed:
             self.publish(self._station(kind, event, data, evse_id))
 
     def on_connection(self, station_id: str, connected: bool) -> None:
-        """A StationRegistry connection listener."""
+        """A StationRegistry connection listener (in a cluster: told of every node's stations, so never relayed)."""
         if self._subscriptions:
-            self.publish(LiveEvent("connection", {"connected": connected}, station_id, None, self.site_of(station_id)))
+            self.deliver(LiveEvent("connection", {"connected": connected}, station_id, None, self.site_of(station_id)))
 
     def on_lifecycle(self, news: LifecycleNews) -> None:
         """A ProfileService listener: limit changes, verdicts and violations."""
-        if not self._subscriptions:
+        if not self._wanted:
             return
         if isinstance(news, DrawViolation):
             self.publish(LiveEvent("violation", violation_json(news.violation), news.station_id, news.evse_id,

@@ -12,6 +12,12 @@ changing this module: :meth:`ControlPlane.add_service` starts and closes a servi
 controller), :meth:`ControlPlane.add_router` serves more API routes (the site signals), ``plane.sites`` says
 which station is on which site (:class:`SiteDirectory`), ``plane.live.publish`` puts an event on the live stream,
 ``plane.metrics`` holds the Prometheus metrics (``allocation_latency``).
+
+With ``settings.nats_url`` the plane is one node of a cluster (:mod:`wattcap.server.cluster`, ``docs/deployment.md``):
+``plane.registry`` is then a :class:`~wattcap.server.cluster.ClusterRegistry` that reaches stations on every node,
+``plane.station_events`` adds the site events of other nodes to the hub's, ``plane.live`` shows every node's events,
+and ``plane.cluster`` runs the leases the site cap leads by. Without it (the default) ``plane.cluster`` is None,
+``plane.station_events`` is the hub, and nothing leaves the process.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI
@@ -39,9 +45,12 @@ from wattcap.server.live import DEFAULT_QUEUE, LiveFeed
 from wattcap.server.metrics import Metrics
 from wattcap.server.profile_preview import ProfilePreview
 from wattcap.server.profiles import ProfileService
-from wattcap.server.settings import Settings
+from wattcap.server.settings import Settings, SettingsError
 from wattcap.server.stations import StationRegistry
 from wattcap.store import Repository
+
+if TYPE_CHECKING:
+    from wattcap.server.cluster import Cluster
 
 log = logging.getLogger("wattcap.server.runtime")
 
@@ -108,7 +117,20 @@ class ControlPlane:
         self.clock = clock
         self.backend = backend or StoreBackend(repository, accept_unknown_tokens=settings.accept_unknown_tokens)
         self.hub = EventHub(self.backend)
-        self.registry = StationRegistry()
+        #: This node's part of a cluster (None: a single node).
+        self.cluster: Cluster | None = None
+        #: What the site cap subscribes to: the hub, plus other nodes' site events in a cluster.
+        self.station_events: Any = self.hub
+        if settings.nats_url:
+            try:
+                from wattcap.server import cluster
+            except ImportError as exc:  # nats-py is the optional "cluster" extra
+                raise SettingsError(f"nats_url needs nats-py: pip install 'wattcap[cluster]' ({exc})") from None
+            self.cluster = cluster.Cluster(settings, self.hub)
+            self.registry: StationRegistry = self.cluster.registry
+            self.station_events = self.cluster.events
+        else:
+            self.registry = StationRegistry()
         self.capabilities = CapabilityReader(self.registry, repository, self.hub, clock, retry=capability_retry)
         self.profiles = ProfileService(
             self.registry, repository, self.hub, clock, bands=bands, settings=lifecycle, capabilities=self.capabilities
@@ -150,6 +172,8 @@ class ControlPlane:
         if self.started:
             return
         self.started = True
+        if self.cluster is not None:  # first: the registry must know the other nodes' stations before anyone asks
+            await self.cluster.start(self)
         self._undo.append(self.hub.subscribe(self._on_station_event))
         self._undo.append(self.profiles.add_listener(self.live.on_lifecycle))
         self._undo.append(self.profiles.add_listener(self.metrics.on_lifecycle))
@@ -179,6 +203,11 @@ class ControlPlane:
         self.live.close()
         for undo in reversed(self._undo):
             undo()
+        if self.cluster is not None and self.cluster.started:
+            try:
+                await self.cluster.close()
+            except Exception:
+                log.exception("leaving the cluster failed")
         if self.owns_repository:
             await self.repository.close()
 

@@ -7,6 +7,7 @@ the CLI, the tests and the settings file (:mod:`wattcap.server.settings_file`) b
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -15,6 +16,10 @@ from wattcap.core.model import OcppVersion
 
 #: WebSocket subprotocol name of each OCPP version (OCPP-J).
 SUBPROTOCOLS: Mapping[OcppVersion, str] = {OcppVersion.V16: "ocpp1.6", OcppVersion.V201: "ocpp2.0.1"}
+
+
+#: A node id or NATS prefix: one NATS subject token and part of a bucket name.
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class UnknownStationPolicy(StrEnum):
@@ -64,12 +69,25 @@ class Settings:
     #: The site file (TOML or JSON, ``docs/site-cap.md``): with it, the site cap keeps each site under its
     #: connection limit; without it, wattcap sets only the profiles it is asked for.
     sites_file: str | None = None
+    #: The fleet rules file (YAML, ``docs/fleet.md``): with it, every session gets its rule's weight, priority,
+    #: ceiling or planned goal; without it, the rules can still be put in force through the API.
+    rules_file: str | None = None
     #: The MQTT broker for site signals in and per-EVSE telemetry out (None: no MQTT bridge).
     mqtt_host: str | None = None
     mqtt_port: int = 1883
     mqtt_prefix: str = "wattcap"
     #: The API client whose grant governs what MQTT messages may set (None: every signal is taken).
     mqtt_client: str | None = None
+    #: The NATS server (JetStream on) of a cluster of wattcap nodes over one PostgreSQL database
+    #: (``docs/deployment.md``). None, the default: a single node, nothing leaves this process.
+    nats_url: str | None = None
+    #: This node's name in the cluster, unique per running process (None: host name and process id).
+    node_id: str | None = None
+    #: Prefix of every NATS subject and bucket name, so several clusters (or test runs) can share one server.
+    nats_prefix: str = "wattcap"
+    #: Seconds a site's site-cap leadership outlives its node: renewed every quarter of it, given up by a node
+    #: that could not renew for half of it, taken over by another node once it expired.
+    cluster_lease_s: float = 6.0
 
     def __post_init__(self) -> None:
         if not self.versions:
@@ -78,6 +96,12 @@ class Settings:
             raise SettingsError("TLS needs both a certificate and a key file")
         if self.max_frame_bytes <= 0 or self.rate_limit_per_s <= 0 or self.rate_limit_burst <= 0:
             raise SettingsError("frame size and rate limits must be positive")
+        if not isinstance(self.nats_prefix, str) or not _NAME.fullmatch(self.nats_prefix):
+            raise SettingsError(f"nats_prefix {self.nats_prefix!r}: letters, digits, '-' and '_' only")
+        if self.node_id is not None and not _NAME.fullmatch(self.node_id):
+            raise SettingsError(f"node_id {self.node_id!r}: letters, digits, '-' and '_' only")
+        if self.cluster_lease_s < 1:
+            raise SettingsError("cluster_lease_s must be at least 1 second")
 
     @property
     def tls(self) -> bool:
@@ -110,7 +134,7 @@ def env_values(environ: Mapping[str, str] | None = None) -> dict[str, object]:
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 _FLOAT_OR_NONE = {"ws_ping_interval_s", "ws_ping_timeout_s"}
 _INTS = {"port", "max_frame_bytes", "rate_limit_burst", "heartbeat_interval_s", "mqtt_port"}
-_FLOATS = {"rate_limit_per_s", "call_timeout_s"}
+_FLOATS = {"rate_limit_per_s", "call_timeout_s", "cluster_lease_s"}
 _BOOLS = {"accept_no_subprotocol", "require_auth", "log_frames", "accept_unknown_tokens"}
 
 

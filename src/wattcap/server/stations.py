@@ -6,6 +6,11 @@ offers :meth:`StationRegistry.call`: send a request built with the station's ver
 or one of the exceptions below. It always calls with ``suppress=False`` (the package would otherwise turn a
 CALLERROR into ``None``), refuses a request whose date-times are not UTC with ``Z`` before sending it, and
 returns results with Decimals turned into floats.
+
+In a cluster of wattcap nodes the plane uses :class:`wattcap.server.cluster.registry.ClusterRegistry` instead: the
+same interface, answered for the whole cluster (``station_id in registry``, :meth:`StationRegistry.version`,
+:meth:`StationRegistry.call` reach a station connected to any node), while ``len()`` and iteration stay this node's
+own stations (what this node reconciles and counts). Nothing else in the control plane tells the two apart.
 """
 
 from __future__ import annotations
@@ -128,7 +133,7 @@ class StationRegistry:
         """Make ``session`` the station's live one; the previous one (returned) is closed."""
         previous = self._sessions.get(session.station_id)
         self._sessions[session.station_id] = session
-        self._connection_changed(session.station_id, True)
+        self._link_changed(session.station_id, True)
         if previous is not None and previous is not session:
             StationLog(session.station_id).info("ocpp.connection.replaced")
             # A peer that stopped reading must not hold up its successor.
@@ -142,7 +147,7 @@ class StationRegistry:
         session.closed.set()
         if self._sessions.get(session.station_id) is session:
             del self._sessions[session.station_id]
-            self._connection_changed(session.station_id, False)
+            self._link_changed(session.station_id, False)
             return True
         return False
 
@@ -150,6 +155,24 @@ class StationRegistry:
         """``listener(station_id, connected)`` runs synchronously when a station's live connection comes or goes
         (a replaced connection counts as coming); it must not block, and starts a task for any real work."""
         self._connection_listeners.append(listener)
+
+    def remove_connection_listener(self, listener: Callable[[str, bool], None]) -> None:
+        if listener in self._connection_listeners:
+            self._connection_listeners.remove(listener)
+
+    def view(self) -> RegistryView:
+        """This registry for one user that goes away before it does: :meth:`RegistryView.close` removes the
+        connection listeners added through the view (a site-cap controller that lost its leadership)."""
+        return RegistryView(self)
+
+    def is_local(self, station_id: str) -> bool:
+        """Whether ``station_id``'s WebSocket ends in this process (always the case without a cluster)."""
+        return station_id in self._sessions
+
+    def _link_changed(self, station_id: str, connected: bool) -> None:
+        """A link of this process came (``connected``) or went; a cluster registry decides what that means for
+        the cluster before it tells the listeners."""
+        self._connection_changed(station_id, connected)
 
     def _connection_changed(self, station_id: str, connected: bool) -> None:
         for listener in list(self._connection_listeners):
@@ -272,3 +295,33 @@ class StationRegistry:
             offenders = non_utc_datetimes(wire, schema)
             if offenders:
                 raise InvalidRequest(f"{action}: date-times must be UTC with Z: {', '.join(offenders)}")
+
+
+class RegistryView:
+    """A :class:`StationRegistry` as one user sees it: everything is the registry's, except that the connection
+    listeners added here are removed again by :meth:`close`."""
+
+    def __init__(self, registry: StationRegistry) -> None:
+        self.registry = registry
+        self._listeners: list[Callable[[str, bool], None]] = []
+
+    def __contains__(self, station_id: object) -> bool:
+        return station_id in self.registry
+
+    def __len__(self) -> int:
+        return len(self.registry)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.registry)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.registry, name)
+
+    def add_connection_listener(self, listener: Callable[[str, bool], None]) -> None:
+        self._listeners.append(listener)
+        self.registry.add_connection_listener(listener)
+
+    def close(self) -> None:
+        for listener in self._listeners:
+            self.registry.remove_connection_listener(listener)
+        self._listeners.clear()

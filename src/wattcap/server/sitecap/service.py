@@ -3,6 +3,13 @@
 :func:`attach_site_cap` joins it to a :class:`~wattcap.server.runtime.ControlPlane`: the plane starts and closes
 it, the API gets the site routes (:mod:`.api`), the live stream gets every allocation, Prometheus the allocation
 latency, and ``plane.sites`` says which station is on which site (grants and stream filters use it).
+
+In a cluster (``plane.cluster``) a site's controller runs on one node only: the node holding the site's lease
+(:mod:`wattcap.server.cluster.leases`). Every node keeps the site's signal board (signals posted anywhere reach all
+boards), and the node that takes a lease starts a fresh controller on it, which adopts the site's sessions and
+wattcap's profiles from the store as after a restart; a node that loses a lease closes its controller. The leader
+publishes its snapshot (once a second at most), and a node that does not lead a site shows that at
+``GET /sites/{site}``.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +26,7 @@ from wattcap.core.sitecap.signals import SignalKind
 from wattcap.server.sitecap.config import SiteDefinition
 from wattcap.server.sitecap.controller import SiteCapController, SiteCapSettings
 from wattcap.server.sitecap.mqtt import MqttBridge
+from wattcap.server.sitecap.signals import SignalBoard
 
 if TYPE_CHECKING:
     from wattcap.server.runtime import ControlPlane
@@ -25,6 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("wattcap.sitecap")
 
 __all__ = ["MqttSettings", "SiteCap", "attach_site_cap"]
+
+#: Attributes other services set on a site's controller after it is made (the fleet planner's shapers).
+_HOOKS = ("demand_shaper", "profile_shaper")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +46,21 @@ class MqttSettings:
     prefix: str = "wattcap"
     #: The API client whose grant governs what the bridge may post (its signals and sites).
     client: str | None = None
+
+
+class _SiteController(SiteCapController):
+    """A site's controller as the service runs it. In a cluster, on a node that does not lead the site, it is not
+    running, and :meth:`snapshot` (``GET /sites/{site}``) shows what the leader last published instead."""
+
+    leading = False
+    leader_snapshot: Callable[[], dict[str, Any] | None] | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        if not self.leading and self.leader_snapshot is not None:
+            found = self.leader_snapshot()
+            if found is not None:
+                return found
+        return super().snapshot()
 
 
 class SiteCap:
@@ -51,16 +78,45 @@ class SiteCap:
         self.plane = plane
         self.sites = {s.id: s for s in sites}
         self._site_of = {station: s.id for s in sites for station in s.station_ids}
-        self.controllers = {
-            s.id: SiteCapController(
-                s, plane.profiles, plane.hub, plane.registry, plane.repository, clock=plane.clock,
-                settings=settings, policy=policy, on_allocation=self._allocated,
-            )
-            for s in sites
-        }
+        self._settings = settings
+        self._policy = policy
+        self.cluster = getattr(plane, "cluster", None)
+        self.boards = {s.id: self._board(s) for s in sites}
+        self._views: dict[str, Any] = {}
+        self.controllers = {s.id: self._controller(s) for s in sites}
+        #: The sites whose controller runs in this process (all of them without a cluster).
+        self.leading: set[str] = set()
+        self._shown: dict[str, float] = {}
         self.mqtt_settings = mqtt
         self.bridge: MqttBridge | None = None
         self._tasks: list[asyncio.Task] = []
+
+    def _board(self, site: SiteDefinition) -> SignalBoard:
+        """The site's signal board, for as long as the service runs: it outlives the controllers of a site (in a
+        cluster a node that leads again starts a new one), so it triggers whichever controller is the site's now,
+        and whoever wraps its ``on_change`` (the fleet planner) wraps it once."""
+        board = SignalBoard(site) if self.cluster is None else self.cluster.signal_board(site)
+        board.on_change = lambda: self._trigger(site.id)
+        return board
+
+    def _trigger(self, site_id: str) -> None:
+        controller = self.controllers.get(site_id)
+        if controller is not None:
+            controller.trigger()
+
+    def _controller(self, site: SiteDefinition) -> SiteCapController:
+        view = self.plane.registry.view()  # its connection listener goes with it when it is closed
+        events = getattr(self.plane, "station_events", self.plane.hub)
+        controller = _SiteController(
+            site, self.plane.profiles, events, view, self.plane.repository, clock=self.plane.clock,
+            settings=self._settings, policy=self._policy, on_allocation=self._allocated,
+        )
+        controller.signals = self.boards[site.id]
+        if self.cluster is not None:
+            cluster = self.cluster
+            controller.leader_snapshot = lambda: cluster.snapshots.get(site.id)
+        self._views[site.id] = view
+        return controller
 
     # ---- SiteDirectory ---------------------------------------------------------------------------------------
 
@@ -74,8 +130,16 @@ class SiteCap:
     # ---- Service ---------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        for controller in self.controllers.values():
-            await controller.start()
+        if self.cluster is None:
+            for site_id, controller in self.controllers.items():
+                controller.leading = True
+                await controller.start()
+                self.leading.add(site_id)
+        else:
+            for site_id in self.sites:
+                self._tasks.append(asyncio.create_task(
+                    self.cluster.leases.hold(site_id, self._lead, self._follow), name=f"site-cap:lease:{site_id}"
+                ))
         if self.mqtt_settings is not None:
             m = self.mqtt_settings
             self.bridge = MqttBridge(
@@ -90,8 +154,34 @@ class SiteCap:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for controller in self.controllers.values():
-            await controller.close()
+        for site_id in list(self.leading):
+            self._views[site_id].close()
+            await self.controllers[site_id].close()
+        self.leading.clear()
+
+    async def _lead(self, site_id: str) -> None:
+        """This node took ``site_id``'s lease: run its controller (a fresh one, started from the store)."""
+        log.info("site %s: this node leads it now", site_id)
+        self.leading.add(site_id)
+        controller = self.controllers[site_id]
+        controller.leading = True
+        await controller.start()
+
+    async def _follow(self, site_id: str) -> None:
+        """This node lost (or gave up) ``site_id``'s lease: stop its controller, keep a fresh one for next time."""
+        if site_id not in self.leading:
+            return
+        log.info("site %s: this node no longer leads it", site_id)
+        self.leading.discard(site_id)
+        old, old_view = self.controllers[site_id], self._views[site_id]
+        old.leading = False
+        old_view.close()  # before anything else: a closed controller must not react to a station coming back
+        successor = self._controller(self.sites[site_id])
+        for hook in _HOOKS:  # what other services set on the site's controller carries over to its successor
+            if hasattr(old, hook):
+                setattr(successor, hook, getattr(old, hook))
+        self.controllers[site_id] = successor
+        await old.close()
 
     def _mqtt_authorizer(self, client: str | None) -> Callable[[str, SignalKind], str | None]:
         """The bridge acts as API client ``client``: its grant is read per message, so a revoked or narrowed grant
@@ -124,7 +214,14 @@ class SiteCap:
     def _allocated(self, controller: SiteCapController) -> None:
         from wattcap.server.live import LiveEvent
 
+        if controller is not self.controllers.get(controller.site.id):
+            return  # a controller closed since
         self.plane.metrics.allocation_latency.observe(controller.last_allocation_s)
+        if self.cluster is not None:  # what the other nodes show at GET /sites/{site}, once a second at most
+            now = time.monotonic()
+            if now - self._shown.get(controller.site.id, 0.0) >= 1.0:
+                self._shown[controller.site.id] = now
+                self.cluster.publish_snapshot(controller.site.id, controller.snapshot())
         allocation = controller.coordinator.allocation
         if allocation is None:
             return
