@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
+import pstats
 import statistics
 import subprocess
 import sys
@@ -24,6 +26,9 @@ import time
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -40,6 +45,29 @@ from wattcap.sim.fleet import FleetOptions, VersionMix, make_fleet
 from wattcap.sim.site import site_file_for
 from wattcap.store import Repository
 
+
+class StoreCounter:
+    """Store round trips: statements executed, transactions committed, connections taken from the pool."""
+
+    def __init__(self, engine: Any) -> None:
+        self.statements = self.commits = self.checkouts = 0
+        sync = engine.sync_engine
+        sa.event.listen(sync, "before_cursor_execute", self._statement)
+        sa.event.listen(sync, "commit", self._commit)
+        sa.event.listen(sync.pool, "checkout", self._checkout)
+
+    def _statement(self, *_: Any) -> None:
+        self.statements += 1
+
+    def _commit(self, *_: Any) -> None:
+        self.commits += 1
+
+    def _checkout(self, *_: Any) -> None:
+        self.checkouts += 1
+
+    def snapshot(self) -> tuple[int, int, int]:
+        return self.statements, self.commits, self.checkouts
+
 PASSWORD = "benchmark-station-password-01"
 
 
@@ -52,7 +80,7 @@ async def wait_until(check, timeout: float, what: str) -> float:
     return time.perf_counter() - started
 
 
-async def main(stations: int, evses: int, drops: int) -> None:
+async def main(stations: int, evses: int, drops: int, profile: str | None, setup_timeout: float) -> None:
     options = FleetOptions(count=stations, versions=VersionMix.MIXED, evses=evses, current_type=CurrentType.AC)
     specs = make_fleet(options)
     (site,) = parse_sites(tomllib.loads(site_file_for(specs, share=0.6, lease_s=300)))
@@ -61,6 +89,7 @@ async def main(stations: int, evses: int, drops: int) -> None:
     url = os.environ.get("WATTCAP_BENCH_DATABASE_URL", f"sqlite+aiosqlite:///{workdir / 'bench.db'}")
     settings = Settings(host="127.0.0.1", port=0, call_timeout_s=30.0, rate_limit_per_s=1000, rate_limit_burst=10_000)
     repository = await Repository.open(url)
+    counter = StoreCounter(repository.engine)
     for spec in specs:
         if await repository.get_station(spec.station_id) is None:
             await repository.add_station(spec.station_id, PASSWORD, security_profile=1)
@@ -84,11 +113,13 @@ async def main(stations: int, evses: int, drops: int) -> None:
             setup = await wait_until(
                 lambda: len(controller.sessions) == total and not coordinator().pending_commands()
                 and all(not e["unknown"] for e in coordinator().view()["evses"].values()),
-                600, "every EVSE charging with its limit acknowledged",
+                setup_timeout, "every EVSE charging with its limit acknowledged",
             )
             print(f"EVSEs: {total} on {stations} stations (1.6 and 2.0.1 mixed); set-up took {setup:.1f} s")
             grid = site.root()
             reactions = []
+            per_write: list[tuple[float, float, float]] = []
+            profiler = cProfile.Profile() if profile else None
             limit = grid.max_current_a
             for n in range(drops):
                 await asyncio.sleep(2.0)
@@ -96,6 +127,11 @@ async def main(stations: int, evses: int, drops: int) -> None:
                 now = datetime.now(UTC)
                 signal = SiteLimitSignal(ttl_s=3600, points=[{"start": now - timedelta(seconds=1), "current_a": limit}])
                 writes_before = controller.writes
+                timed_before = len(controller.write_seconds)
+                replans_before = controller.replans
+                store_before = counter.snapshot()
+                if profiler is not None:
+                    profiler.enable()
                 started = time.perf_counter()
                 controller.signals.put_limit(signal, source="bench", now=now)
                 await wait_until(lambda: controller.replans and coordinator().pending_commands(), 30, "re-plan")
@@ -104,14 +140,31 @@ async def main(stations: int, evses: int, drops: int) -> None:
                     "every affected charger acknowledged",
                 )
                 elapsed = time.perf_counter() - started
+                if profiler is not None:
+                    profiler.disable()
                 reactions.append(elapsed)
+                writes = controller.writes - writes_before
+                store = [(b - a) / max(1, writes) for a, b in zip(store_before, counter.snapshot(), strict=True)]
+                per_write.append(tuple(store))  # type: ignore[arg-type]
                 change = "drop" if n % 2 == 0 else "rise"
                 allocation_ms = controller.last_allocation_s * 1000
-                print(f"limit {change} to {limit:g} A/phase: {controller.writes - writes_before} writes acknowledged"
-                      f" in {elapsed:.2f} s (allocation {allocation_ms:.0f} ms)")
+                print(f"limit {change} to {limit:g} A/phase: {writes} writes acknowledged"
+                      f" in {elapsed:.2f} s (allocation {allocation_ms:.0f} ms); per write: {store[0]:.1f} statements,"
+                      f" {store[1]:.2f} commits, {store[2]:.1f} connection checkouts")
+                timed = sorted(controller.write_seconds[timed_before:])
+                if timed:
+                    print(f"  each write from its turn to its answer: median {statistics.median(timed) * 1000:.0f} ms,"
+                          f" slowest {timed[-1] * 1000:.0f} ms; {controller.replans - replans_before} re-plans")
             median = statistics.median(reactions)
-            print(f"re-allocation reaching every affected charger: median {median:.2f} s, worst {max(reactions):.2f} s;"
-                  f" target 2 s for 1,000 EVSEs -> ratio {median / 2.0:.2f} of the target")
+            p95 = statistics.quantiles(reactions, n=20, method="inclusive")[18] if len(reactions) > 1 else median
+            statements, commits, checkouts = (statistics.median(column) for column in zip(*per_write, strict=True))
+            print(f"re-allocation reaching every affected charger: median {median:.2f} s, p95 {p95:.2f} s,"
+                  f" worst {max(reactions):.2f} s; target 2 s for 1,000 EVSEs -> {median / 2.0:.2f} of it")
+            print(f"store round trips per write (median): {statements:.1f} statements, {commits:.2f} commits,"
+                  f" {checkouts:.1f} connection checkouts")
+            if profiler is not None:
+                profiler.dump_stats(profile)
+                pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
         finally:
             simulator.terminate()
             simulator.wait(timeout=30)
@@ -123,5 +176,7 @@ if __name__ == "__main__":
     parser.add_argument("--stations", type=int, default=250)
     parser.add_argument("--evses", type=int, default=4)
     parser.add_argument("--drops", type=int, default=4)
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the control plane during the drops into FILE")
+    parser.add_argument("--setup-timeout", type=float, default=600, help="seconds the fleet may take to settle")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.stations, arguments.evses, arguments.drops))
+    asyncio.run(main(arguments.stations, arguments.evses, arguments.drops, arguments.profile, arguments.setup_timeout))

@@ -48,7 +48,7 @@ async def test_governance_lists_bands_precedence_rules_and_the_clients_with_thei
         "TxProfile": ["operator-session", "session"],
     }
     assert [r["id"] for r in seen["rules"]] == ["GOV-READONLY", "GOV-SCOPE", "GOV-PURPOSE", "GOV-BAND",
-                                                 "GOV-MAX-LIMIT", "GOV-SIGNAL"]
+                                                 "GOV-MAX-LIMIT", "GOV-SIGNAL", "GOV-RULES"]
     clients = {c["name"]: c for c in seen["clients"]}
     assert set(clients) == {"ops", "fleet", "grid"} and seen["clients_hidden"] == 0
     assert clients["grid"]["grant"]["signals"] == ["site_limit"] and clients["grid"]["active_tokens"] == 1

@@ -445,3 +445,67 @@ async def test_A21_rapid_changes_are_coalesced_per_station_and_purpose(database)
             sent = sent_profiles(cp, V201)
     assert [limits_of(p) for p in sent] == [[10.0], [6.0]]
     assert a == b and b.verdict is Verdict.APPLIED
+
+
+# ---- the write path: fewer store round trips, every record still written ------------------------------------------
+
+
+@VERSIONS
+async def test_unverified_writes_reuse_the_context_and_still_record_everything(site: Site, version):
+    """Writes without read-back (the site cap's) take the station's context read lately with this process's own
+    writes applied, instead of reading the store twice per write; each write is still validated, stored, audited
+    and logged, and the desired status follows the charger's answer."""
+    station = await site.add_station(version)
+    reads = 0
+    snapshot = site.repository.station_snapshot
+
+    async def counted(station_id):
+        nonlocal reads
+        reads += 1
+        return await snapshot(station_id)
+
+    site.repository.station_snapshot = counted  # type: ignore[method-assign]
+    async with site.connect(station, version) as cp:
+        first = await site.service.set_profile(station, 1, tx_default(10), band="default", verify=False)
+        reads_before = reads
+        results = [
+            await site.service.update_profile(station, first.profile_id, tx_default(limit), verify=False, actor="bob")
+            for limit in (9, 8, 7, 6)
+        ]
+        reads_for_updates = reads - reads_before
+        sent = sent_profiles(cp, version)
+    assert [r.verdict for r in [first, *results]] == [Verdict.APPLIED] * 5
+    assert reads_for_updates == 0  # four updates: prepared and sent on the context kept current in memory
+    assert [limits_of(p) for p in sent] == [[10.0], [9.0], [8.0], [7.0], [6.0]]
+    [desired] = await site.service.list_profiles(station)
+    assert (desired.revision, desired.status) == (5, "installed")
+    history = await site.repository.desired_profile_history(station, first.profile_id)
+    assert [h.change for h in history] == ["put", "status"] * 5
+    operations = await site.repository.list_operations(station, profile_id=first.profile_id)
+    assert [(o.action, o.outcome) for o in operations] == [("SetChargingProfile", OperationOutcome.ACCEPTED)] * 5
+    audit = await site.repository.audit_entries(target=f"{station}/{first.profile_id}")
+    assert [e.action for e in audit] == ["profile.set"] + ["profile.update"] * 4
+
+
+async def test_a_station_event_makes_the_write_path_read_the_store_again(site: Site):
+    station = await site.add_station(V201)
+    async with site.connect(station, V201):
+        first = await site.service.set_profile(station, 1, tx_default(10), band="default", verify=False)
+        reads = 0
+        snapshot = site.repository.station_snapshot
+
+        async def counted(station_id):
+            nonlocal reads
+            reads += 1
+            return await snapshot(station_id)
+
+        site.repository.station_snapshot = counted  # type: ignore[method-assign]
+        await site.service.update_profile(station, first.profile_id, tx_default(9), verify=False)
+        assert reads == 0
+        # A transaction started (recorded, then told to subscribers): what the write path holds is out of date.
+        event = TransactionStarted(station, utc_now(), 1, f"TX-{uuid.uuid4().hex[:6]}", "TAG", 0.0)
+        await site.backend.record(event)
+        site.service._on_event(event)
+        await site.service.drain()
+        await site.service.update_profile(station, first.profile_id, tx_default(8), verify=False)
+        assert reads >= 1

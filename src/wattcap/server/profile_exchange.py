@@ -1,7 +1,8 @@
 """One lifecycle request to a station, logged as an operation before it is sent and with its answer after.
 
 The log is the evidence of what a station was told and what it said (``Repository.start_operation`` /
-``finish_operation``); logging before sending leaves a ``pending`` trace if wattcap stops in between. Every way
+``finish_operation``); logging before sending leaves a ``pending`` trace if wattcap stops in between. The answer
+may be written together with what it leads to (:func:`exchange_unsettled`): one transaction instead of two. Every way
 a request can end maps to one :class:`Exchange`: an answer to read, or a verdict it already decides (no answer,
 a CALLERROR meaning unsupported or rejected).
 """
@@ -26,6 +27,7 @@ from wattcap.server.stations import (
 )
 from wattcap.server.wire_calls import call_wire
 from wattcap.store import OperationOutcome, Repository
+from wattcap.store.batch import Job
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,29 +65,47 @@ async def exchange(
     profile_id: int | None = None,
 ) -> Exchange:
     """Send ``call`` to ``ctx``'s station with the operation logged around it."""
+    reply, finish = await exchange_unsettled(
+        registry, repository, clock, ctx, call, evse_id=evse_id, profile_id=profile_id
+    )
+    await repository.write_together(finish)
+    return reply
+
+
+async def exchange_unsettled(
+    registry: StationRegistry,
+    repository: Repository,
+    clock: Callable[[], datetime],
+    ctx: StationContext,
+    call: WireCall,
+    *,
+    evse_id: int | None = None,
+    profile_id: int | None = None,
+) -> tuple[Exchange, Job]:
+    """Like :func:`exchange`, but the answer is not written yet: the caller writes the returned job together with
+    what the answer makes it write (the profile's new status, the verification), in one transaction. The
+    operation itself is logged before sending, as always."""
     operation = await repository.start_operation(
         ctx.station_id, call.action, call.payload, evse_id=evse_id, profile_id=profile_id,
         ocpp_version=ctx.version.value, sent_at=clock(),
     )
 
-    async def finish(outcome: OperationOutcome, status: str | None, reason: str | None) -> None:
-        await repository.finish_operation(
+    def finish(outcome: OperationOutcome, status: str | None, reason: str | None) -> Job:
+        return repository.finish_operation_job(
             operation, outcome, response_status=status, reason=reason, answered_at=clock()
         )
 
     try:
         payload = await call_wire(registry, ctx.station_id, call)
     except (CallTimeout, StationNotConnected) as exc:
-        await finish(OperationOutcome.TIMEOUT, None, str(exc))
-        return Exchange(None, None, Verdict.NO_ANSWER, str(exc))
+        return Exchange(None, None, Verdict.NO_ANSWER, str(exc)), finish(OperationOutcome.TIMEOUT, None, str(exc))
     except CallRejected as exc:
-        await finish(OperationOutcome.ERROR, exc.error_code, exc.description)
         verdict = Verdict.UNSUPPORTED if exc.error_code in UNSUPPORTED_ERRORS else Verdict.REJECTED
-        return Exchange(None, None, verdict, f"CALLERROR {exc.error_code}: {exc.description}".rstrip(": "))
+        reply = Exchange(None, None, verdict, f"CALLERROR {exc.error_code}: {exc.description}".rstrip(": "))
+        return reply, finish(OperationOutcome.ERROR, exc.error_code, exc.description)
     except (InvalidRequest, InvalidResponse) as exc:
-        await finish(OperationOutcome.ERROR, None, str(exc))
-        return Exchange(None, None, Verdict.REJECTED, str(exc))
+        return Exchange(None, None, Verdict.REJECTED, str(exc)), finish(OperationOutcome.ERROR, None, str(exc))
     answer = read_status(payload)
     detail = ": ".join(p for p in (answer.reason_code, answer.additional_info) if p) or None
-    await finish(OperationOutcome.ACCEPTED if answer.accepted else OperationOutcome.REJECTED, answer.status, detail)
-    return Exchange(answer, payload)
+    outcome = OperationOutcome.ACCEPTED if answer.accepted else OperationOutcome.REJECTED
+    return Exchange(answer, payload), finish(outcome, answer.status, detail)

@@ -21,7 +21,7 @@ from wattcap.ocpp import lifecycle_messages as messages
 from wattcap.ocpp.composite_json import CompositeAnswerError, composite_to_json, reported_composite_from_json
 from wattcap.server.lifecycle_types import CompositeCheck, LifecycleSettings
 from wattcap.server.profile_context import StationContext
-from wattcap.server.profile_exchange import Exchange, exchange
+from wattcap.server.profile_exchange import Exchange, exchange_unsettled
 from wattcap.server.stations import StationRegistry
 from wattcap.store import Repository
 
@@ -74,15 +74,21 @@ class CompositeVerifier:
         duration = duration or self.settings.verify_duration_s
         expected = self.expected(ctx, evse_id, unit, duration)
         call = messages.composite_call(ctx.version, evse_id, duration, unit)
-        answer = await exchange(self.registry, self.repository, self.clock, ctx, call, evse_id=evse_id)
-        check = self._judge(ctx, expected, answer, unit)
-        await self.repository.record_verification(
-            ctx.station_id, evse_id, check.verdict.value, expected=composite_to_json(expected),
-            reported=check.reported, differences=check.differences, detail=check.reason, checked_at=self.clock(),
+        answer, finish = await exchange_unsettled(
+            self.registry, self.repository, self.clock, ctx, call, evse_id=evse_id
         )
-        await self.repository.append_audit(
-            ACTOR, f"profile.verified.{check.verdict.value}", target=f"{ctx.station_id}/{evse_id}",
-            reason=check.reason, after={"differences": check.differences},
+        check = self._judge(ctx, expected, answer, unit)
+        # The answer, the verification and its audit entry in one transaction.
+        await self.repository.write_together(
+            finish,
+            self.repository.record_verification_job(
+                ctx.station_id, evse_id, check.verdict.value, expected=composite_to_json(expected),
+                reported=check.reported, differences=check.differences, detail=check.reason, checked_at=self.clock(),
+            ),
+            self.repository.append_audit_job(
+                ACTOR, f"profile.verified.{check.verdict.value}", target=f"{ctx.station_id}/{evse_id}",
+                reason=check.reason, after={"differences": check.differences},
+            ),
         )
         return check
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from wattcap.core.events import (
     ChargingProfilesReported,
+    HeartbeatReceived,
     MeterValuesReceived,
     StationEvent,
     TransactionEnded,
@@ -75,13 +76,14 @@ from wattcap.server.lifecycle_types import (
     ProfileRefused,
     combined,
 )
-from wattcap.server.profile_context import StationContext, load_context
+from wattcap.server.profile_context import ContextCache, StationContext, load_context
 from wattcap.server.profile_draw import DrawMonitor
-from wattcap.server.profile_exchange import Exchange, exchange
+from wattcap.server.profile_exchange import Exchange, exchange, exchange_unsettled
 from wattcap.server.profile_verify import CompositeVerifier
 from wattcap.server.profile_writer import RateLimited, WriteQueue
 from wattcap.server.stations import StationRegistry
 from wattcap.store import DesiredProfile, Repository, UnknownStationError, desired_from_profile
+from wattcap.store.batch import Job
 
 log = logging.getLogger("wattcap.server.profiles")
 
@@ -96,6 +98,10 @@ __all__ = ["ChangeResult", "CompositeCheck", "LifecycleSettings", "ProfileRefuse
 
 
 class ProfileService:
+    #: How long the write path may reuse a station's context read from the store (with this process's own writes
+    #: applied) before reading it again: the longest a change made by another process can go unseen by a write.
+    context_reuse_s: float = 2.0
+
     def __init__(
         self,
         registry: StationRegistry,
@@ -130,12 +136,14 @@ class ProfileService:
         self._unsubscribe: Callable[[], None] | None = None
         self._periodic: asyncio.Task | None = None
         self._listeners: list[LifecycleListener] = []
+        self._contexts = ContextCache(self.context_reuse_s, store_changes=repository.station_changes)
 
     # ---- wiring ----------------------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Listen to boots and station events, and start the periodic reconcile."""
         self.registry.add_boot_listener(self._on_boot)
+        self.registry.add_connection_listener(self._changed_station)
         self._unsubscribe = self.hub.subscribe(self._on_event)
         if self.settings.reconcile_interval_s:
             self._periodic = asyncio.create_task(self._reconcile_periodically(), name="profiles:reconcile")
@@ -143,6 +151,7 @@ class ProfileService:
     async def close(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        self.registry.remove_connection_listener(self._changed_station)
         for task in [self._periodic, *self._tasks]:
             if task is not None:
                 task.cancel()
@@ -187,12 +196,33 @@ class ProfileService:
         changed.set()
 
     async def _context(self, station_id: str) -> StationContext:
-        return await load_context(self.registry, self.repository, station_id, self._foreign.get(station_id, ()))
+        """The station's context read from the store now (and kept for the write path)."""
+        generation = self._contexts.generation(station_id)
+        ctx = await load_context(self.registry, self.repository, station_id, self._foreign.get(station_id, ()))
+        self._contexts.put(ctx, generation)
+        return ctx
+
+    async def _recent_context(self, station_id: str) -> StationContext:
+        """The write path's context: the one read lately, with this process's writes since applied
+        (:class:`ContextCache`), else read from the store."""
+        return self._contexts.get(station_id) or await self._context(station_id)
+
+    def _changed_station(self, station_id: str, *_: object) -> None:
+        """Something the write path's context cannot follow changed the station: read it again next time."""
+        self._contexts.invalidate(station_id)
 
     async def _exchange(
         self, ctx: StationContext, call: WireCall, evse_id: int | None, profile_id: int | None
     ) -> Exchange:
         return await exchange(
+            self.registry, self.repository, self.clock, ctx, call, evse_id=evse_id, profile_id=profile_id
+        )
+
+    async def _exchange_unsettled(
+        self, ctx: StationContext, call: WireCall, evse_id: int | None, profile_id: int | None
+    ) -> tuple[Exchange, Job]:
+        """The exchange, with the answer's record left for the caller to write with what the answer leads to."""
+        return await exchange_unsettled(
             self.registry, self.repository, self.clock, ctx, call, evse_id=evse_id, profile_id=profile_id
         )
 
@@ -241,7 +271,7 @@ class ProfileService:
         read-back (a lease renewal that changes only validTo), so the charger's acceptance is the verdict."""
         purpose = self._band_purpose(band, profile)
         async with self._locks[station_id]:
-            ctx = await self._context(station_id)
+            ctx = await self._recent_context(station_id)
             prepared = await self._allocated(ctx, band, evse_id, profile, purpose, actor)
             findings = await self._validate(ctx, evse_id, prepared, RequestContext.SET_CHARGING_PROFILE, actor)
             await self._put_desired(ctx, evse_id, prepared, band, actor, reason, "profile.set", before=None)
@@ -253,7 +283,7 @@ class ProfileService:
     ) -> ChangeResult:
         """Replace a desired profile's content under the same id, stack level, purpose and EVSE (K01.FR.05)."""
         async with self._locks[station_id]:
-            ctx = await self._context(station_id)
+            ctx = await self._recent_context(station_id)
             current = ctx.find(profile_id)
             if current is None or not DesiredStatus(current.status).present:
                 raise ProfileRefused(f"station {station_id} has no desired profile {profile_id} to update")
@@ -282,15 +312,20 @@ class ProfileService:
         async with self._locks[station_id]:
             ctx = await self._context(station_id)
             current = ctx.find(profile_id)
-            if current is not None:
-                await self.repository.set_desired_status(
+            clearing = () if current is None else (
+                self.repository.set_desired_status_job(
                     station_id, profile_id, DesiredStatus.CLEARING.value, reason=reason or f"cleared by {actor}"
-                )
-            await self.repository.append_audit(
-                actor, "profile.clear", target=f"{station_id}/{profile_id}",
-                reason=reason or ("" if current else "not a desired profile; cleared on request"),
-                before=None if current is None else current.wire,
+                ),
             )
+            await self.repository.write_together(
+                *clearing,
+                self.repository.append_audit_job(
+                    actor, "profile.clear", target=f"{station_id}/{profile_id}",
+                    reason=reason or ("" if current else "not a desired profile; cleared on request"),
+                    before=None if current is None else current.wire,
+                ),
+            )
+            self._changed_station(station_id)
         if current is None:
             return await self._submit_clear(station_id, profile_id, None, None)
         purpose = ChargingProfilePurpose(current.purpose)
@@ -389,14 +424,15 @@ class ProfileService:
         verdict, why = reply.judged()
         if verdict is None:
             # Accepted: the charger holds the profile for the transaction it is about to start (K05, S16 §5.16.2).
-            await self.repository.set_desired_status(station_id, prepared.id, DesiredStatus.INSTALLED.value)
+            await self._mark(station_id, prepared.id, DesiredStatus.INSTALLED, None)
             verdict, why = Verdict.APPLIED, "accepted; verified when the transaction starts"
         elif verdict is not Verdict.NO_ANSWER:
             # No transaction will start, so there will be no profile; a silent charger may still start one.
             await self.repository.delete_desired_profile(station_id, prepared.id, reason=why)
+            self._changed_station(station_id)
             self._remote_starts.pop((station_id, evse_id), None)
         else:
-            await self.repository.set_desired_status(station_id, prepared.id, DesiredStatus.NO_ANSWER.value, reason=why)
+            await self._mark(station_id, prepared.id, DesiredStatus.NO_ANSWER, why)
         result = ChangeResult(station_id, "remote_start", prepared.id, evse_id, verdict, why, findings=findings)
         self._publish(result)
         return result
@@ -474,6 +510,7 @@ class ProfileService:
             self.hub.release(collector)
         held = [HeldProfile(e.evse_id, p, str(e.source)) for e in events for p in e.profiles]
         self._foreign[ctx.station_id] = tuple(h for h in held if not self.bands.owns(h.profile.id))
+        self._changed_station(ctx.station_id)
         return held
 
     # ---- sending ---------------------------------------------------------------------------------------------
@@ -502,19 +539,26 @@ class ProfileService:
         self, station_id: str, kind: ActionKind, evse_id: int, profile: ChargingProfile,
         findings: tuple[Finding, ...], verify: bool = True,
     ) -> ChangeResult:
-        ctx = await self._context(station_id)
+        ctx = await self._recent_context(station_id)
         call = messages.set_profile_call(ctx.version, evse_id, profile)
-        reply = await self._exchange(ctx, call, evse_id, profile.id)
+        reply, finish = await self._exchange_unsettled(ctx, call, evse_id, profile.id)
         verdict, why = reply.judged()
         result = ChangeResult(station_id, kind.value, profile.id, evse_id, Verdict.APPLIED, findings=findings)
+        # The answer and the profile's new status are written together (one transaction).
         if verdict is not None:
             result = replace(result, verdict=verdict, reason=why)
             if reply.answer is not None and reply.answer.reason_code == RATE_LIMIT_EXCEEDED:
+                await self.repository.write_together(finish)
                 wait = retry_after_s(reply.answer.additional_info, self.settings.rate_limit_retry_s)
                 raise RateLimited(wait, result)
-            await self._mark(station_id, profile.id, _STATUS_OF_VERDICT[verdict], why)
+            status = _STATUS_OF_VERDICT[verdict]
+            marked = self._mark_job(station_id, profile.id, status, why)
+            _, stored = await self.repository.write_together(finish, marked)
+            self._contexts.apply(station_id, stored)
             return result
-        await self._mark(station_id, profile.id, DesiredStatus.INSTALLED, None)
+        installed = self._mark_job(station_id, profile.id, DesiredStatus.INSTALLED, None)
+        _, stored = await self.repository.write_together(finish, installed)
+        self._contexts.apply(station_id, stored)
         if not verify:
             # What the charger now holds is what was just sent: the context read before the send, with this
             # profile installed, is enough for the draw check (one store round trip less per write).
@@ -538,6 +582,7 @@ class ProfileService:
         if reply.status_in("Unknown"):
             result = replace(result, reason=f"the charger held no profile {profile_id}")
         await self.repository.delete_desired_profile(station_id, profile_id, reason="cleared")
+        self._changed_station(station_id)
         if evse_id is None:
             return result
         if not verify:
@@ -562,10 +607,16 @@ class ProfileService:
             return replace(result, verdict=verdict or Verdict.REJECTED, reason=why)
         for d in matching:
             await self.repository.delete_desired_profile(station_id, d.profile_id, reason="cleared by criteria")
+        self._changed_station(station_id)
         return await self._after_change(station_id, result, criteria.evse_id or 0, None)
 
     async def _mark(self, station_id: str, profile_id: int, status: DesiredStatus, reason: str | None) -> None:
-        await self.repository.set_desired_status(station_id, profile_id, status.value, reason=reason)
+        self._contexts.apply(
+            station_id, await self.repository.set_desired_status(station_id, profile_id, status.value, reason=reason)
+        )
+
+    def _mark_job(self, station_id: str, profile_id: int, status: DesiredStatus, reason: str | None) -> Job:
+        return self.repository.set_desired_status_job(station_id, profile_id, status.value, reason=reason)
 
     # ---- after a change: verification and the limits kept for the draw check -------------------------------
 
@@ -638,15 +689,22 @@ class ProfileService:
         reason: str | None, action: str, *, before: Any,
     ) -> None:
         record = desired_from_profile(ctx.station_id, evse_id, profile, ctx.version, owner)
-        await self.repository.put_desired_profile(record, reason=reason or action)
-        await self.repository.append_audit(
-            actor, action, target=f"{ctx.station_id}/{profile.id}", reason=reason, before=before, after=record.wire
+        stored, _ = await self.repository.write_together(
+            self.repository.put_desired_profile_job(record, reason=reason or action),
+            self.repository.append_audit_job(
+                actor, action, target=f"{ctx.station_id}/{profile.id}", reason=reason, before=before,
+                after=record.wire,
+            ),
         )
+        self._contexts.apply(ctx.station_id, stored)
 
     # ---- events ----------------------------------------------------------------------------------------------
 
     def _on_event(self, event: StationEvent) -> None:
         """Runs inside the station's message handling: anything that talks to the station goes into a task."""
+        if not isinstance(event, MeterValuesReceived | HeartbeatReceived):
+            # Recorded already (the hub tells subscribers after the store): the write path reads it again.
+            self._changed_station(event.station_id)
         if isinstance(event, TransactionEnded):
             self._spawn(self._transaction_ended(event), f"{event.station_id}:tx-end")
         elif isinstance(event, TransactionStarted):
@@ -686,6 +744,7 @@ class ProfileService:
                     event.station_id, d.evse_id, bound, ctx.version, d.owner, status=DesiredStatus.INSTALLED.value
                 )
                 await self.repository.put_desired_profile(record, reason=f"bound to {event.transaction_id}")
+                self._changed_station(event.station_id)
                 await self.repository.append_audit(
                     "wattcap:remote-start", "profile.bound", target=f"{event.station_id}/{d.profile_id}",
                     reason=f"transaction {event.transaction_id} started", after=record.wire,
@@ -699,9 +758,11 @@ class ProfileService:
 
     async def _on_boot(self, station_id: str, version: object) -> None:
         """Read capabilities, then reconcile; runs in its own task after each accepted BootNotification."""
+        self._changed_station(station_id)
         try:
             if self.capabilities is not None:
                 await self.capabilities.read(station_id)
+                self._changed_station(station_id)
             await self.reconcile(station_id, actor="wattcap:boot")
         except UnknownStationError:
             log.info("station %s is not registered in the store; no profile lifecycle", station_id)

@@ -83,13 +83,13 @@ class ApiClientStore(StoreBase):
             return _client(stored.mappings().one())
 
     async def get_api_client(self, name: str) -> ApiClient | None:
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             row = (await connection.execute(sa.select(api_clients).where(api_clients.c.name == name))).mappings()
             found = row.one_or_none()
         return None if found is None else _client(found)
 
     async def list_api_clients(self) -> list[ApiClient]:
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             rows = (await connection.execute(sa.select(api_clients).order_by(api_clients.c.name))).mappings().all()
         return [_client(row) for row in rows]
 
@@ -119,7 +119,7 @@ class ApiClientStore(StoreBase):
             query = query.where(api_tokens.c.client == client)
         if not include_revoked:
             query = query.where(api_tokens.c.revoked_at.is_(None))
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             return [_token(row) for row in (await connection.execute(query)).mappings()]
 
     async def revoke_api_token(self, token_id: str) -> ApiToken | None:
@@ -162,7 +162,7 @@ class ApiClientStore(StoreBase):
             .join(api_clients, api_clients.c.name == api_tokens.c.client)
             .where(api_tokens.c.id == token_id)
         )
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             row = (await connection.execute(query)).mappings().one_or_none() if parts else None
         stored = row["secret_hash"] if row is not None else _DUMMY_HASH
         matches = hmac.compare_digest(_hash(secret), stored)

@@ -11,8 +11,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wattcap.store._base import StoreBase
+from wattcap.store.batch import Job
 from wattcap.store.records import AuditEntry, VerificationRecord
 from wattcap.store.schema import audit_log, verification_results
 from wattcap.store.types import to_jsonable
@@ -33,6 +35,22 @@ class AuditStore(StoreBase):
         at: datetime | None = None,
     ) -> int:
         """Append an audit entry; returns its id. ``actor`` is a user, an API client or a wattcap component."""
+        job = self.append_audit_job(actor, action, target=target, reason=reason, before=before, after=after, at=at)
+        (entry_id,) = await self._write(job)
+        return entry_id
+
+    def append_audit_job(
+        self,
+        actor: str,
+        action: str,
+        *,
+        target: str | None = None,
+        reason: str | None = None,
+        before: Any = None,
+        after: Any = None,
+        at: datetime | None = None,
+    ) -> Job:
+        """:meth:`append_audit` as a job for :meth:`write_together`."""
         statement = (
             sa.insert(audit_log)
             .values(
@@ -46,8 +64,11 @@ class AuditStore(StoreBase):
             )
             .returning(audit_log.c.id)
         )
-        async with self._engine.begin() as connection:
+
+        async def job(connection: AsyncConnection) -> int:
             return int((await connection.execute(statement)).scalar_one())
+
+        return job
 
     async def audit_entries(
         self,
@@ -84,7 +105,7 @@ class AuditStore(StoreBase):
         if until is not None:
             query = query.where(audit_log.c.at < until)
         query = query.order_by(audit_log.c.id.desc() if newest_first else audit_log.c.id).limit(limit)
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             return [AuditEntry(**row) for row in (await connection.execute(query)).mappings()]
 
     async def record_verification(
@@ -100,6 +121,26 @@ class AuditStore(StoreBase):
         checked_at: datetime | None = None,
     ) -> int:
         """Store one verification (``verdict`` as :class:`wattcap.core.verification.Verdict`); returns its id."""
+        job = self.record_verification_job(
+            station_id, evse_id, verdict, expected=expected, reported=reported, differences=differences,
+            detail=detail, checked_at=checked_at,
+        )
+        (record_id,) = await self._write(job)
+        return record_id
+
+    def record_verification_job(
+        self,
+        station_id: str,
+        evse_id: int,
+        verdict: str,
+        *,
+        expected: Any = None,
+        reported: Any = None,
+        differences: Iterable[Any] = (),
+        detail: str | None = None,
+        checked_at: datetime | None = None,
+    ) -> Job:
+        """:meth:`record_verification` as a job for :meth:`write_together`."""
         statement = (
             sa.insert(verification_results)
             .values(
@@ -114,9 +155,12 @@ class AuditStore(StoreBase):
             )
             .returning(verification_results.c.id)
         )
-        async with self._engine.begin() as connection:
+
+        async def job(connection: AsyncConnection) -> int:
             await self._require_station(connection, station_id)
             return int((await connection.execute(statement)).scalar_one())
+
+        return job
 
     async def verification_results(
         self,
@@ -139,5 +183,5 @@ class AuditStore(StoreBase):
             query = query.where(verification_results.c.checked_at >= since)
         columns = (verification_results.c.checked_at, verification_results.c.id)
         query = query.order_by(*(c.desc() for c in columns) if newest_first else columns).limit(limit)
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             return [VerificationRecord(**row) for row in (await connection.execute(query)).mappings()]

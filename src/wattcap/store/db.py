@@ -70,8 +70,13 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _on_sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front, so two transactions that read and then write wait for each
-    # other (busy_timeout) instead of one failing with "database is locked" half-way through.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # other (busy_timeout) instead of one failing with "database is locked" half-way through. Connections that
+    # only read (the store's reader, execution option "wattcap_read_only") begin deferred: in WAL mode they read
+    # a snapshot and neither wait for nor block a writer.
+    if connection.get_execution_options().get("wattcap_read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str | sa.URL | None = None, **kwargs: Any) -> AsyncEngine:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wattcap.core.model import ChargingProfile, OcppVersion
 from wattcap.ocpp.profile_json import profile_to_json
 from wattcap.store._base import StoreBase
+from wattcap.store.batch import Job
 from wattcap.store.records import DesiredProfile, DesiredProfileRevision, OperationOutcome, ProfileOperation
 from wattcap.store.schema import desired_profile_history, desired_profiles, profile_operations
 
@@ -74,6 +75,11 @@ class ProfileStore(StoreBase):
 
     async def put_desired_profile(self, profile: DesiredProfile, *, reason: str | None = None) -> DesiredProfile:
         """Create or replace a desired profile; returns it as stored (revision, times)."""
+        (stored,) = await self._write(self.put_desired_profile_job(profile, reason=reason))
+        return stored
+
+    def put_desired_profile_job(self, profile: DesiredProfile, *, reason: str | None = None) -> Job:
+        """:meth:`put_desired_profile` as a job for :meth:`write_together`."""
         now = self._clock()
         content = {
             "evse_id": profile.evse_id,
@@ -93,48 +99,69 @@ class ProfileStore(StoreBase):
             index_elements=[desired_profiles.c.station_id, desired_profiles.c.profile_id],
             set_={**{name: statement.excluded[name] for name in content}, "revision": desired_profiles.c.revision + 1},
         ).returning(*desired_profiles.c)
-        async with self._engine.begin() as connection:
+
+        async def job(connection: AsyncConnection) -> DesiredProfile:
             await self._require_station(connection, profile.station_id)
             row = (await connection.execute(statement)).mappings().one()
             await self._append_history(connection, row, "put", reason)
-        return _desired(row)
+            return _desired(row)
+
+        return self._about(profile.station_id, job)
 
     async def set_desired_status(
         self, station_id: str, profile_id: int, status: str, *, reason: str | None = None
     ) -> DesiredProfile | None:
         """Change a desired profile's status (e.g. pending → installed); None if there is no such profile."""
+        (stored,) = await self._write(self.set_desired_status_job(station_id, profile_id, status, reason=reason))
+        return stored
+
+    def set_desired_status_job(
+        self, station_id: str, profile_id: int, status: str, *, reason: str | None = None
+    ) -> Job:
+        """:meth:`set_desired_status` as a job for :meth:`write_together`."""
         statement = (
             sa.update(desired_profiles)
             .where(desired_profiles.c.station_id == station_id, desired_profiles.c.profile_id == profile_id)
             .values(status=status, updated_at=self._clock())
             .returning(*desired_profiles.c)
         )
-        async with self._engine.begin() as connection:
+
+        async def job(connection: AsyncConnection) -> DesiredProfile | None:
             row = (await connection.execute(statement)).mappings().one_or_none()
             if row is None:
                 return None
             await self._append_history(connection, row, "status", reason)
-        return _desired(row)
+            return _desired(row)
+
+        return self._about(station_id, job)
 
     async def delete_desired_profile(self, station_id: str, profile_id: int, *, reason: str | None = None) -> bool:
         """Stop wanting a profile; its history stays (with a final ``delete`` entry)."""
+        (deleted,) = await self._write(self.delete_desired_profile_job(station_id, profile_id, reason=reason))
+        return deleted
+
+    def delete_desired_profile_job(self, station_id: str, profile_id: int, *, reason: str | None = None) -> Job:
+        """:meth:`delete_desired_profile` as a job for :meth:`write_together`."""
         statement = (
             sa.delete(desired_profiles)
             .where(desired_profiles.c.station_id == station_id, desired_profiles.c.profile_id == profile_id)
             .returning(*desired_profiles.c)
         )
-        async with self._engine.begin() as connection:
+
+        async def job(connection: AsyncConnection) -> bool:
             row = (await connection.execute(statement)).mappings().one_or_none()
             if row is None:
                 return False
             await self._append_history(connection, row, "delete", reason)
-        return True
+            return True
+
+        return self._about(station_id, job)
 
     async def get_desired_profile(self, station_id: str, profile_id: int) -> DesiredProfile | None:
         query = sa.select(desired_profiles).where(
             desired_profiles.c.station_id == station_id, desired_profiles.c.profile_id == profile_id
         )
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             row = (await connection.execute(query)).mappings().one_or_none()
         return None if row is None else _desired(row)
 
@@ -146,13 +173,24 @@ class ProfileStore(StoreBase):
         status: str | None = None,
         owner: str | None = None,
     ) -> list[DesiredProfile]:
+        async with self._reader.connect() as connection:
+            return await self._desired_profiles(connection, station_id, evse_id=evse_id, status=status, owner=owner)
+
+    @staticmethod
+    async def _desired_profiles(
+        connection: AsyncConnection,
+        station_id: str | None,
+        *,
+        evse_id: int | None = None,
+        status: str | None = None,
+        owner: str | None = None,
+    ) -> list[DesiredProfile]:
         query = sa.select(desired_profiles)
         for column, value in (("station_id", station_id), ("evse_id", evse_id), ("status", status), ("owner", owner)):
             if value is not None:
                 query = query.where(desired_profiles.c[column] == value)
         query = query.order_by(desired_profiles.c.station_id, desired_profiles.c.evse_id, desired_profiles.c.profile_id)
-        async with self._engine.connect() as connection:
-            return [_desired(row) for row in (await connection.execute(query)).mappings()]
+        return [_desired(row) for row in (await connection.execute(query)).mappings()]
 
     async def desired_profile_history(self, station_id: str, profile_id: int) -> list[DesiredProfileRevision]:
         """Every change of one desired profile, oldest first."""
@@ -162,7 +200,7 @@ class ProfileStore(StoreBase):
             .where(history.station_id == station_id, history.profile_id == profile_id)
             .order_by(history.id)
         )
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [DesiredProfileRevision(**{k: v for k, v in row.items() if k != "id"}) for row in rows]
 
@@ -197,9 +235,13 @@ class ProfileStore(StoreBase):
             )
             .returning(profile_operations.c.id)
         )
-        async with self._engine.begin() as connection:
+
+        async def job(connection: AsyncConnection) -> int:
             await self._require_station(connection, station_id)
             return int((await connection.execute(statement)).scalar_one())
+
+        (operation_id,) = await self._write(job)
+        return operation_id
 
     async def finish_operation(
         self,
@@ -211,6 +253,22 @@ class ProfileStore(StoreBase):
         answered_at: datetime | None = None,
     ) -> None:
         """Record the station's answer (``response_status`` as sent, e.g. Accepted; ``reason`` its reason code)."""
+        await self._write(
+            self.finish_operation_job(
+                operation_id, outcome, response_status=response_status, reason=reason, answered_at=answered_at
+            )
+        )
+
+    def finish_operation_job(
+        self,
+        operation_id: int,
+        outcome: OperationOutcome | str,
+        *,
+        response_status: str | None = None,
+        reason: str | None = None,
+        answered_at: datetime | None = None,
+    ) -> Job:
+        """:meth:`finish_operation` as a job for :meth:`write_together` (raises LookupError for an unknown id)."""
         statement = (
             sa.update(profile_operations)
             .where(profile_operations.c.id == operation_id)
@@ -221,10 +279,13 @@ class ProfileStore(StoreBase):
                 answered_at=answered_at or self._clock(),
             )
         )
-        async with self._engine.begin() as connection:
+
+        async def job(connection: AsyncConnection) -> None:
             result = await connection.execute(statement)
-        if result.rowcount != 1:
-            raise LookupError(f"no profile operation {operation_id}")
+            if result.rowcount != 1:
+                raise LookupError(f"no profile operation {operation_id}")
+
+        return job
 
     async def list_operations(
         self,
@@ -240,6 +301,6 @@ class ProfileStore(StoreBase):
             query = query.where(profile_operations.c.profile_id == profile_id)
         order = profile_operations.c.id.desc() if newest_first else profile_operations.c.id
         query = query.order_by(order).limit(limit)
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [ProfileOperation(**{**row, "outcome": OperationOutcome(row["outcome"])}) for row in rows]

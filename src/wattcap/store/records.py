@@ -306,3 +306,13 @@ class IssuedToken:
 
     token: str
     record: ApiToken
+
+
+@dataclass(frozen=True, slots=True)
+class StationSnapshot:
+    """One station as one read transaction saw it (:meth:`Repository.station_snapshot`)."""
+
+    station: Station
+    capabilities: Capabilities | None
+    desired: tuple[DesiredProfile, ...]
+    transactions: tuple[TransactionRecord, ...]

@@ -1,14 +1,16 @@
 """The store as one object: :class:`Repository` = stations + telemetry + profiles + audit + id tokens + API clients.
 
 The parts are separate classes (one module each) that share only the engine and the clock; the repository
-combines them so the server passes around a single object. Every method opens its own short transaction, so
-a repository is safe to share between all tasks of the server.
+combines them so the server passes around a single object. Every read opens its own short read transaction;
+writes are committed by a group committer (:mod:`wattcap.store.batch`), many callers' writes per transaction,
+each method returning once its own are committed. A repository is safe to share between all tasks of the server
+(of one event loop).
 """
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wattcap.store._base import Clock
 from wattcap.store.api_clients import ApiClientStore
 from wattcap.store.audit import AuditStore
+from wattcap.store.batch import Job
 from wattcap.store.db import create_engine, migrate
 from wattcap.store.profiles import ProfileStore
+from wattcap.store.records import StationSnapshot
 from wattcap.store.stations import StationStore
 from wattcap.store.telemetry import TelemetryStore
 from wattcap.store.tokens import IdTokenStore
@@ -57,9 +61,33 @@ class Repository(StationStore, TelemetryStore, ProfileStore, AuditStore, IdToken
         return repository
 
     async def close(self) -> None:
-        """Release the connections if this repository opened them (an engine passed in is the caller's)."""
+        """Release the connections if this repository opened them (an engine passed in is the caller's), once
+        what is being written is committed."""
+        await self._committer.close()
         if self._owns_engine:
             await self._engine.dispose()
+
+    async def write_together(self, *jobs: Job) -> list[Any]:
+        """Run write jobs (``put_desired_profile_job``, ``append_audit_job``, ``finish_operation_job``, ...)
+        atomically, in order, and return their values once committed: one caller's related writes in one
+        transaction instead of one each (and that transaction shared with other callers', see
+        :mod:`wattcap.store.batch`)."""
+        return await self._write(*jobs)
+
+    async def station_snapshot(self, station_id: str) -> StationSnapshot | None:
+        """What the profile lifecycle reads about a station (the station, its capabilities, desired profiles and
+        active transactions) in one read transaction: one consistent snapshot, one connection. None for a
+        station never registered."""
+        async with self._reader.connect() as connection:
+            station = await self._get_station(connection, station_id)
+            if station is None:
+                return None
+            return StationSnapshot(
+                station,
+                await self._get_capabilities(connection, station_id),
+                tuple(await self._desired_profiles(connection, station_id)),
+                tuple(await self._active_transactions(connection, station_id)),
+            )
 
     async def __aenter__(self) -> Self:
         return self

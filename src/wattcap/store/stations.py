@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wattcap.store._base import StoreBase, latest
 from wattcap.store.errors import StationExistsError, UnknownStationError
@@ -99,15 +100,18 @@ class StationStore(StoreBase):
         return sa.select(*_STATION_COLUMNS).where(stations.c.id == station_id)
 
     async def get_station(self, station_id: str) -> Station | None:
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(self._station_query(station_id))).one_or_none()
+        async with self._reader.connect() as connection:
+            return await self._get_station(connection, station_id)
+
+    async def _get_station(self, connection: AsyncConnection, station_id: str) -> Station | None:
+        row = (await connection.execute(self._station_query(station_id))).one_or_none()
         return None if row is None else _station(row)
 
     async def list_stations(self, *, state: StationState | str | None = None) -> list[Station]:
         query = sa.select(*_STATION_COLUMNS).order_by(stations.c.id)
         if state is not None:
             query = query.where(stations.c.state == StationState(state).value)
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             return [_station(row) for row in await connection.execute(query)]
 
     async def update_station(
@@ -135,6 +139,7 @@ class StationStore(StoreBase):
             if values:
                 await connection.execute(sa.update(stations).where(stations.c.id == station_id).values(values))
             row = (await connection.execute(self._station_query(station_id))).one_or_none()
+        self._changed(station_id)
         if row is None:
             raise UnknownStationError(station_id)
         return _station(row)
@@ -155,7 +160,7 @@ class StationStore(StoreBase):
         An unknown station or one without a password is checked against a dummy hash, so the answer time does
         not tell an attacker which station ids exist.
         """
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             stored = await connection.scalar(sa.select(stations.c.password_hash).where(stations.c.id == station_id))
         return await asyncio.to_thread(check_password, password, stored)
 
@@ -163,8 +168,9 @@ class StationStore(StoreBase):
         """An unknown station was let in to await approval: give it a ``pending`` row (a known one is unchanged)."""
         now = self._clock()
         statement = self._insert(stations).values(id=station_id, created_at=now, last_seen_at=now)
-        async with self._engine.begin() as connection:
-            await connection.execute(statement.on_conflict_do_nothing(index_elements=[stations.c.id]))
+        await self._write(self._about(station_id, self._executing(
+            statement.on_conflict_do_nothing(index_elements=[stations.c.id])
+        )))
 
     async def station_connected(self, station_id: str, ocpp_version: str) -> None:
         """A station opened a connection speaking ``ocpp_version``: remember the version and that it is here."""
@@ -179,18 +185,13 @@ class StationStore(StoreBase):
                 "last_seen_at": latest(stations.c.last_seen_at, statement.excluded.last_seen_at),
             },
         )
-        async with self._engine.begin() as connection:
-            await connection.execute(statement)
+        await self._write(self._about(station_id, self._executing(statement)))
 
     async def station_disconnected(self, station_id: str) -> None:
         """The station's connection ended: it was last seen now (an unknown id changes nothing)."""
         now = sa.literal(self._clock(), stations.c.last_seen_at.type)
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                sa.update(stations)
-                .where(stations.c.id == station_id)
-                .values(last_seen_at=latest(stations.c.last_seen_at, now))
-            )
+        seen = sa.update(stations).where(stations.c.id == station_id)
+        await self._write(self._executing(seen.values(last_seen_at=latest(stations.c.last_seen_at, now))))
 
     async def delete_station(self, station_id: str) -> bool:
         """Remove a station and everything recorded about it (the audit log stays)."""
@@ -219,14 +220,12 @@ class StationStore(StoreBase):
             index_elements=[evses.c.station_id, evses.c.evse_id],
             set_={name: statement.excluded[name] for name in row if name not in ("station_id", "evse_id")},
         )
-        async with self._engine.begin() as connection:
-            await self._require_station(connection, evse.station_id)
-            await connection.execute(statement)
+        await self._write(self._executing(statement, station_id=evse.station_id))
         return Evse(**{**row, "connector_ids": tuple(evse.connector_ids)})
 
     async def list_evses(self, station_id: str) -> list[Evse]:
         query = sa.select(evses).where(evses.c.station_id == station_id).order_by(evses.c.evse_id)
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [Evse(**{**row, "connector_ids": tuple(row["connector_ids"])}) for row in rows]
 
@@ -237,7 +236,7 @@ class StationStore(StoreBase):
             .where(connector_status.c.station_id == station_id)
             .order_by(connector_status.c.evse_id, connector_status.c.connector_id)
         )
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             return [ConnectorState(**row) for row in (await connection.execute(query)).mappings()]
 
     # --- capabilities ---------------------------------------------------------------------------------------
@@ -262,13 +261,15 @@ class StationStore(StoreBase):
             index_elements=[capabilities.c.station_id],
             set_={name: statement.excluded[name] for name in ("document", "status", "read_at", "updated_at")},
         )
-        async with self._engine.begin() as connection:
-            await self._require_station(connection, station_id)
-            await connection.execute(statement)
+        await self._write(self._executing(statement, station_id=station_id))
         return Capabilities(**row)
 
     async def get_capabilities(self, station_id: str) -> Capabilities | None:
+        async with self._reader.connect() as connection:
+            return await self._get_capabilities(connection, station_id)
+
+    @staticmethod
+    async def _get_capabilities(connection: AsyncConnection, station_id: str) -> Capabilities | None:
         query = sa.select(capabilities).where(capabilities.c.station_id == station_id)
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).mappings().one_or_none()
+        row = (await connection.execute(query)).mappings().one_or_none()
         return None if row is None else Capabilities(**row)

@@ -8,7 +8,8 @@ therefore idempotent and monotonic:
 * meter samples and journal entries have natural unique keys and are inserted with ON CONFLICT DO NOTHING;
 * "latest state" rows (connector status, boot information, external limits) change only for a newer event.
 
-Each event is one transaction; ``last_seen_at`` is when wattcap received it (the store's clock), not the
+Each event is atomic (committed with other writes of the moment, see :mod:`wattcap.store.batch`, before
+:meth:`TelemetryStore.record` returns); ``last_seen_at`` is when wattcap received it (the store's clock), not the
 station's timestamp, which may be old (a replay) or wrong (a bad clock).
 """
 
@@ -73,12 +74,17 @@ class TelemetryStore(StoreBase):
     async def record(self, event: ev.StationEvent) -> None:
         """Persist one station event (idempotently: recording it twice changes nothing the second time)."""
         rule = _RULES.get(type(event))
-        async with self._engine.begin() as connection:
+
+        async def job(connection: AsyncConnection) -> None:
             await self._touch(connection, event.station_id)
             if rule is not None:
                 await rule(self, connection, event)
             if not isinstance(event, _NOT_JOURNALED):
                 await self._journal(connection, event)
+
+        # Committed with whatever else is being written now (one transaction, one commit), before this returns.
+        # Meter values and heartbeats change nothing a reader of the station's state keeps (see station_changes).
+        await self._write(job if isinstance(event, _NOT_JOURNALED) else self._about(event.station_id, job))
 
     async def _touch(self, connection: AsyncConnection, station_id: str) -> None:
         """Mark the station as heard from now; a station never seen before gets a ``pending`` row."""
@@ -244,8 +250,8 @@ class TelemetryStore(StoreBase):
         statement = statement.on_conflict_do_update(
             index_elements=[counters.c.name], set_={"value": counters.c.value + 1}
         ).returning(counters.c.value)
-        async with self._engine.begin() as connection:
-            return int((await connection.execute(statement)).scalar_one())
+        (value,) = await self._write(self._executing(statement, scalar=True))
+        return int(value)
 
     # --- queries --------------------------------------------------------------------------------------------
 
@@ -253,7 +259,7 @@ class TelemetryStore(StoreBase):
         query = sa.select(transactions).where(
             transactions.c.station_id == station_id, transactions.c.transaction_id == transaction_id
         )
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             row = (await connection.execute(query)).mappings().one_or_none()
         return None if row is None else TransactionRecord(**row)
 
@@ -278,11 +284,16 @@ class TelemetryStore(StoreBase):
             transactions.c.id_token.is_not_distinct_from(id_token),
             transactions.c.meter_start_wh.is_not_distinct_from(meter_start_wh),
         )
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             return (await connection.execute(query.limit(1))).scalar_one_or_none()
 
     async def active_transactions(self, station_id: str | None = None) -> list[TransactionRecord]:
         """Transactions started and not (yet known to be) ended, by station and EVSE."""
+        async with self._reader.connect() as connection:
+            return await self._active_transactions(connection, station_id)
+
+    @staticmethod
+    async def _active_transactions(connection: AsyncConnection, station_id: str | None) -> list[TransactionRecord]:
         query = (
             sa.select(transactions)
             .where(transactions.c.stopped_at.is_(None))
@@ -290,8 +301,7 @@ class TelemetryStore(StoreBase):
         )
         if station_id is not None:
             query = query.where(transactions.c.station_id == station_id)
-        async with self._engine.connect() as connection:
-            return [TransactionRecord(**row) for row in (await connection.execute(query)).mappings()]
+        return [TransactionRecord(**row) for row in (await connection.execute(query)).mappings()]
 
     async def list_transactions(
         self,
@@ -322,7 +332,7 @@ class TelemetryStore(StoreBase):
             query = query.where(transactions.c.evse_id == evse_id)
         columns = (transactions.c.started_at, transactions.c.station_id, transactions.c.transaction_id)
         query = query.order_by(*(c.desc() for c in columns)).limit(limit)
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             return [TransactionRecord(**row) for row in (await connection.execute(query)).mappings()]
 
     @staticmethod
@@ -365,7 +375,7 @@ class TelemetryStore(StoreBase):
             .order_by(*(meter_samples.c[k] for k in ("measured_at", "evse_id", "measurand", "phase")))
             .limit(limit)
         )
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [
             StoredSample(
@@ -413,7 +423,7 @@ class TelemetryStore(StoreBase):
             .group_by(*series, bucket)
             .order_by(*series, bucket)
         )
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             rows = (await connection.execute(query)).all()
         return [
             SampleBucket(
@@ -448,7 +458,7 @@ class TelemetryStore(StoreBase):
             query = query.where(station_events.c.at >= since)
         columns = (station_events.c.at, station_events.c.id)
         query = query.order_by(*(c.desc() for c in columns) if newest_first else columns).limit(limit)
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [JournalEntry(**{k: v for k, v in row.items() if k != "fingerprint"}) for row in rows]
 
@@ -459,7 +469,7 @@ class TelemetryStore(StoreBase):
             .where(external_limits.c.station_id == station_id, external_limits.c.cleared_at.is_(None))
             .order_by(external_limits.c.source, external_limits.c.evse_id)
         )
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [ExternalLimit(**{k: v for k, v in row.items() if k != "cleared_at"}) for row in rows]
 

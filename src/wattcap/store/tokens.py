@@ -64,13 +64,13 @@ class IdTokenStore(StoreBase):
             return _id_token(stored.one())
 
     async def get_id_token(self, token: str) -> IdToken | None:
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             row = (await connection.execute(sa.select(id_tokens).where(id_tokens.c.token == token))).mappings()
             found = row.one_or_none()
         return None if found is None else _id_token(found)
 
     async def list_id_tokens(self) -> list[IdToken]:
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             rows = (await connection.execute(sa.select(id_tokens).order_by(id_tokens.c.token))).mappings().all()
         return [_id_token(row) for row in rows]
 
