@@ -330,3 +330,38 @@ def test_a_switch_to_one_phase_under_an_overloaded_phase_goes_in_two_steps():
     coord.handle(Acknowledged(later[0].command_id, at(8)))
     coord.handle(Tick(at(13)))
     assert coord.footprints()[("A", 1)] == (12.0, 0.0, 0.0) and not coord.violations()
+
+
+def test_a_burst_of_outcomes_handled_together_decides_the_same_writes_as_one_by_one():
+    # handle_all applies every outcome, then decides once: the writes are those the last of the one-by-one
+    # decisions would send. Here a third session arrives: the two running ones go down first, and the newcomer's
+    # limit goes up only once both decreases are acknowledged.
+    import copy
+
+    keys = [("S", i) for i in range(1, 4)]
+    topo = SiteTopology((Node("grid", max_current_a=32.0, safe_current_a=18.0),), tuple(ac(*k, "grid") for k in keys))
+    coordinator = SiteCapCoordinator(topo, now=T0, installed_fallbacks=dict.fromkeys(keys, 6.0))
+
+    def settle(commands: list) -> None:
+        while commands:
+            acks = [Acknowledged(c.command_id, T0) for c in commands if not isinstance(c, NotifyOperator)]
+            commands = coordinator.handle_all(acks)
+
+    for key in keys[:2]:
+        coordinator.handle(SessionStarted(key, T0))
+    settle(coordinator.handle(Replan(T0, {}, [demand(k) for k in keys[:2]])))
+    coordinator.handle(SessionStarted(keys[2], T0))
+    decreases = coordinator.handle(Replan(T0, {}, [demand(k) for k in keys]))
+    assert {c.key for c in decreases if isinstance(c, SetSessionLimit)} == set(keys[:2])
+    twin = copy.deepcopy(coordinator)
+    acks = [Acknowledged(c.command_id, T0) for c in decreases if not isinstance(c, NotifyOperator)]
+    together = coordinator.handle_all(acks)
+    one_by_one: list = []
+    for ack in acks:
+        one_by_one += twin.handle(ack)
+    assert [(type(c), c.key) for c in together] == [(type(c), c.key) for c in one_by_one]
+    assert coordinator.footprints() == twin.footprints() and coordinator.violations() == []
+    # Once the EVs have had their reaction time to ramp down, the newcomer's limit goes, in both.
+    later = coordinator.handle(Tick(at(6)))
+    assert [c.key for c in later if isinstance(c, SetSessionLimit)] == [keys[2]]
+    assert [(type(c), c.key) for c in twin.handle(Tick(at(6)))] == [(type(c), c.key) for c in later]

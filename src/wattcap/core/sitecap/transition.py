@@ -61,7 +61,7 @@ shell triggers one right away; this keeps a burst of events from costing a plan 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -367,6 +367,26 @@ class SiteCapCoordinator:
     def handle(self, event: CoordinatorInput) -> list[CoordinatorCommand]:
         """Apply one input; return the commands it causes (decreases before increases)."""
         out: list[CoordinatorCommand] = []
+        self._take(event, out)
+        self._reconcile(self._now, out)
+        return out
+
+    def handle_all(self, events: Sequence[CoordinatorInput]) -> list[CoordinatorCommand]:
+        """Apply several inputs that arrived together (a burst of acknowledgements), then decide the writes once.
+
+        The same as handling them one by one and keeping only the last decision: every write is still judged
+        against what is held and pending then. Deciding once matters at scale: each decision looks at every EVSE,
+        so a thousand acknowledgements one by one cost a million looks.
+        """
+        out: list[CoordinatorCommand] = []
+        for event in events:
+            self._take(event, out)
+        if events:
+            self._reconcile(self._now, out)
+        return out
+
+    def _take(self, event: CoordinatorInput, out: list[CoordinatorCommand]) -> None:
+        """One input's effect on what is known (its decisions wait for :meth:`_reconcile`)."""
         self._advance(event.now)
         now = self._now
         if isinstance(event, Tick):
@@ -403,8 +423,6 @@ class SiteCapCoordinator:
             self._stale = True
         else:  # pragma: no cover - typing guard
             raise TypeError(f"not a coordinator input: {event!r}")
-        self._reconcile(now, out)
-        return out
 
     step = handle
 
@@ -733,12 +751,15 @@ class SiteCapCoordinator:
             return  # nothing planned yet
         decreases: list[tuple[_Evse, _Write]] = []
         increases: list[tuple[_Evse, _Write]] = []
+        in_flight: set[EvseKey] | None = None  # EVSEs with a write out, gathered once (not once per EVSE)
         for key in sorted(self._evses):
             e = self._evses[key]
             if e.offline:
                 continue
             if e.unknown:
-                self._retry(e, now, decreases)
+                if in_flight is None:
+                    in_flight = {w.key for w in self._writes.values()}
+                self._retry(e, now, decreases, in_flight)
                 continue
             if e.reserved_in_plan:
                 continue  # back from offline or unknown: the next plan gives it a share (until then, no writes)
@@ -807,10 +828,12 @@ class SiteCapCoordinator:
             return None
         return _Write("", e.spec.key, _SESSION, held=part, epoch=e.epoch)
 
-    def _retry(self, e: _Evse, now: datetime, batch: list[tuple[_Evse, _Write]]) -> None:
+    def _retry(
+        self, e: _Evse, now: datetime, batch: list[tuple[_Evse, _Write]], in_flight: Collection[EvseKey]
+    ) -> None:
         if e.last_try is not None and _seconds(now, e.last_try) < self.policy.retry_s:
             return
-        if any(w.key == e.spec.key for w in self._writes.values()):
+        if e.spec.key in in_flight:
             return  # an earlier attempt is still out
         e.last_try = now
         key = e.spec.key

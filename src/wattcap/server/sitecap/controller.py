@@ -133,6 +133,7 @@ class SiteCapController:
         self._task: asyncio.Task | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._writes: set[asyncio.Task] = set()
+        self._outcomes: list[Any] = []
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -344,6 +345,23 @@ class SiteCapController:
         for command in self.coordinator.handle(event):
             self._execute(command)
 
+    def _outcome(self, event: Any) -> None:
+        """A write's outcome, handed to the coordinator with the others of this turn of the event loop: writes
+        settle in bursts (group commit), and the coordinator decides the next writes once per burst."""
+        self._outcomes.append(event)
+        if len(self._outcomes) == 1:
+            asyncio.get_running_loop().call_soon(self._flush_outcomes)
+
+    def _flush_outcomes(self) -> None:
+        events, self._outcomes = self._outcomes, []
+        try:
+            commands = self.coordinator.handle_all(events)
+        except Exception:
+            log.exception("site %s: outcomes could not be handled", self.site.id)
+            return
+        for command in commands:
+            self._execute(command)
+
     # ---- commands ------------------------------------------------------------------------------------------
 
     def _execute(self, command: Any) -> None:
@@ -381,13 +399,13 @@ class SiteCapController:
                 self.write_seconds.append(time.perf_counter() - started)
         except ProfileRefused as refused:
             log.warning("site %s: %s to %s not sent: %s", self.site.id, kind, command.key, refused)
-            self._feed(sitecap.Rejected(command.command_id, f"not sent: {refused}", self.clock()))
+            self._outcome(sitecap.Rejected(command.command_id, f"not sent: {refused}", self.clock()))
         except StationCallError as exc:
-            self._feed(sitecap.NoAnswer(command.command_id, self.clock()))
+            self._outcome(sitecap.NoAnswer(command.command_id, self.clock()))
             log.info("site %s: write to %s not answered: %s", self.site.id, command.key, exc)
         except Exception:
             log.exception("site %s: write to %s failed", self.site.id, command.key)
-            self._feed(sitecap.NoAnswer(command.command_id, self.clock()))
+            self._outcome(sitecap.NoAnswer(command.command_id, self.clock()))
         else:
             log.info(
                 "site %s: %s %s/%s %s -> %s %s", self.site.id, command.command_id, command.key[0], command.key[1],
@@ -395,16 +413,17 @@ class SiteCapController:
                 "" if result is None else (result.reason or ""),
             )
             if result is None:  # nothing to send (the session is gone): the EVSE holds its fallback
-                self._feed(sitecap.Acknowledged(command.command_id, self.clock()))
+                self._outcome(sitecap.Acknowledged(command.command_id, self.clock()))
             elif result.verdict in (Verdict.APPLIED, Verdict.MISMATCH):
                 if result.verdict is Verdict.MISMATCH:
                     log.warning("site %s: %s accepted a limit but reports another composite: %s",
                                 self.site.id, command.key, result.reason)
-                self._feed(sitecap.Acknowledged(command.command_id, self.clock()))
+                self._outcome(sitecap.Acknowledged(command.command_id, self.clock()))
             elif result.verdict is Verdict.NO_ANSWER:
-                self._feed(sitecap.NoAnswer(command.command_id, self.clock()))
+                self._outcome(sitecap.NoAnswer(command.command_id, self.clock()))
             else:
-                self._feed(sitecap.Rejected(command.command_id, result.reason or result.verdict.value, self.clock()))
+                self._outcome(sitecap.Rejected(command.command_id, result.reason or result.verdict.value,
+                                               self.clock()))
         self.trigger()
 
     async def _config(self, station_id: str) -> StationConfig:
