@@ -32,6 +32,7 @@ from typing import Any, ClassVar, TypeVar
 
 from wattcap.core.model import OcppVersion
 from wattcap.core.timeutil import format_timestamp
+from wattcap.ocpp import key_case, message_schemas
 from wattcap.ocpp.messages_common import Converted, Payload, heartbeat
 from wattcap.ocpp.rpc import CALL, CALL_ERROR, Frame, FrameProblem, call_error_frame, parse_frame
 from wattcap.server.backend import Registration, StationBackend
@@ -102,6 +103,10 @@ class StationChargePoint:
         on_booted: Callable[[str], Awaitable[None]] | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        # Every message both ways is validated against the package's schemas, by jsonschema-rs (same verdicts,
+        # about 100 times faster, date-times checked too: wattcap.ocpp.message_schemas).
+        message_schemas.install()
+        key_case.install()  # the package's snake_case rewriting of payloads, each key converted once
         super().__init__(station_id, connection, response_timeout=settings.call_timeout_s, logger=PACKAGE_LOGGER)
         self.connection = connection
         self.backend = backend

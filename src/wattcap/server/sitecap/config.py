@@ -61,10 +61,15 @@ class SiteDefinition:
     lease_s: int = 300
     fallback_load_a: Mapping[str, PhaseCurrents] = field(default_factory=dict)
     time_zone: str = "UTC"
+    #: The stations with an EVSE on the site, built once: the controller asks for every event a station sends.
+    _station_ids: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_station_ids", frozenset(e.station_id for e in self.topology.evses))
 
     @property
     def station_ids(self) -> frozenset[str]:
-        return frozenset(e.station_id for e in self.topology.evses)
+        return self._station_ids
 
     def root(self) -> Node:
         return next(n for n in self.topology.nodes if n.parent is None)
@@ -82,7 +87,7 @@ def _wiring(text: str, where: str) -> tuple[GridPhase, GridPhase, GridPhase]:
 
 
 def _build(cls: type, raw: Mapping[str, Any], where: str, renames: Mapping[str, str] = {}, **fixed: Any) -> Any:
-    allowed = {f.name for f in fields(cls)}
+    allowed = {f.name for f in fields(cls) if f.init}
     kwargs = dict(fixed)
     for key, value in raw.items():
         name = renames.get(key, key)
