@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import os
 import socket
+import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlparse
 
 import pytest
@@ -32,6 +34,20 @@ def require_nats() -> None:
             return
     except OSError as exc:
         pytest.skip(f"no NATS server at {NATS_URL} ({exc}); start nats-server -js to run the cluster specs")
+
+
+#: A cluster spec that runs longer than this is stuck (in-process servers have been seen to hang in teardown under
+#: heavy load): the run is ended with every thread's traceback, so CI fails with the evidence instead of hanging.
+WATCHDOG_S = 240
+
+
+@pytest.fixture(autouse=True)
+def watchdog() -> Iterator[None]:
+    faulthandler.dump_traceback_later(WATCHDOG_S, exit=True, file=sys.stderr)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture
