@@ -507,7 +507,6 @@ class FleetService:
             else need
         volts = evse.voltage_v if evse is not None else 230.0
         phases = evse.phases if evse is not None else 3
-        vehicle = session.evaluation.vehicle if session.evaluation is not None else None
         ceilings = [policy.max_power_w]
         dc = evse is not None and evse.current_type is CurrentType.DC
         if evse is not None:
