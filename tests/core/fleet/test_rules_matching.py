@@ -12,6 +12,8 @@ from wattcap.core.fleet.loader import load_rules
 from wattcap.core.fleet.model import ChargingGoal, SessionFacts, SessionPolicy, Strategy, Vehicle
 from wattcap.core.fleet.rules import RuleSet, evaluate, never_reached, next_reevaluation, resolve_vehicle
 
+from .examples import ISSUE_RULES
+
 #: Tuesday 2026-03-31, 12:05 UTC = 14:05 in Berlin (CEST).
 TUESDAY = datetime(2026, 3, 31, 12, 5, tzinfo=UTC)
 
@@ -29,29 +31,10 @@ def winner(ruleset: RuleSet, **given: object) -> str | None:
     return evaluate(ruleset, facts(**given)).policy.rule
 
 
-ISSUE_EXAMPLES = rules("""
-    timezone: Europe/Berlin
-    vehicles:
-      - id: van-07
-        type: delivery-van
-        battery_kwh: 75
-        max_ac_current_a: 32
-        id_tokens: [04A1B2C3]
-    rules:
-      - name: vans-by-six
-        match: {vehicle_type: delivery-van}
-        goal: {soc_percent: 80, by: "06:00", strategy: cheapest}
-        priority: high
-      - name: visitors-office-hours
-        match: {id_token_group: visitors, time_of_day: {from: "08:00", to: "18:00"}, days: [mon, tue, wed, thu, fri]}
-        max_power_kw: 11
-      - name: premium
-        match: {id_token_group: premium}
-        max_power_kw: 22
-        weight: 2
-      - name: free-tier
-        match: {id_token_group: free}
-        max_power_kw: 7
+ISSUE_EXAMPLES = load_rules(ISSUE_RULES + """\
+  - name: free-tier
+    match: {id_token_group: free}
+    max_power_kw: 7
 """)
 
 
