@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from wattcap.core.fleet.inputs import ev_capacity_w, goal_energy_wh, series_values, shaped_demand
+from wattcap.core.fleet.inputs import ev_capacity_w, goal_energy_wh, reserved_w, series_values, shaped_demand
 from wattcap.core.fleet.loader import load_rules
 from wattcap.core.fleet.model import ChargingGoal, SessionFacts, SessionPolicy, Vehicle
 from wattcap.core.fleet.planner import (
@@ -514,11 +514,7 @@ class _Depot:
         """Each EVSE's fallback share in W (coordinator mode; without it the allocator reserves nothing)."""
         if self.coordinator is None:
             return {}
-        out: dict[EvseKey, float] = {}
-        for key, share in self.coordinator.fallback_shares().items():
-            evse = self.evses[key]
-            out[key] = share * evse.voltage_v * (3 if evse.current_type is CurrentType.DC else evse.phases)
-        return out
+        return reserved_w(self.evses, self.coordinator.fallback_shares())
 
     def _fixed_w(self, goal_priority: int, planned: set[EvseKey], reserved: dict[EvseKey, float]) -> float:
         """What sessions without a goal hold: the minimum of those the goals outrank (the allocator grows a higher

@@ -20,11 +20,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from wattcap.core.fleet.model import ChargingGoal, SessionPolicy, Vehicle
-from wattcap.core.sitecap.model import EvseSpec, PhaseCurrents, SessionDemand, SiteTopology
+from wattcap.core.sitecap.model import EvseKey, EvseSpec, PhaseCurrents, SessionDemand, SiteTopology
 from wattcap.core.sitecap.signals import LimitSchedule, LoadReading, resolve_limits
 from wattcap.core.station import CurrentType
 
-__all__ = ["ev_capacity_w", "goal_energy_wh", "series_values", "shaped_demand"]
+__all__ = ["ev_capacity_w", "goal_energy_wh", "reserved_w", "series_values", "shaped_demand"]
 
 
 def ev_capacity_w(
@@ -53,6 +53,16 @@ def ev_capacity_w(
             candidates.append(max(0.0, limit.power_w - root.margin_w - load_w))
         capacity.append(min(candidates) if candidates else math.inf)
     return tuple(capacity)
+
+
+def reserved_w(evses: Mapping[EvseKey, EvseSpec], shares_a: Mapping[EvseKey, float]) -> dict[EvseKey, float]:
+    """Each EVSE's fallback share (A per phase, as the site cap plans it) in W: what the allocator holds for the
+    EVSE whatever it draws (a new session there starts at it before anyone is asked), so plans share only the
+    capacity above these (``SessionGoal.reserved_w``). DC shares are grid-side, on three phases."""
+    return {
+        key: share * evses[key].voltage_v * (3 if evses[key].current_type is CurrentType.DC else evses[key].phases)
+        for key, share in shares_a.items() if key in evses
+    }
 
 
 def series_values(

@@ -27,7 +27,7 @@ from wattcap.core.sitecap.model import EvseSpec
 from wattcap.core.sitecap.profiles import BACKDATE_S, rate_unit_for
 from wattcap.core.station import CurrentType
 
-__all__ = ["evse_plan_profile", "plan_periods", "plan_profile", "profile_start"]
+__all__ = ["evse_plan_profile", "plan_limit", "plan_periods", "plan_profile", "profile_start"]
 
 
 def profile_start(now: datetime) -> datetime:
@@ -41,8 +41,10 @@ def _floor(value: float, step: float) -> float:
     return round(math.floor(value / step + 1e-9) * step, 6)
 
 
-def _limit(power_w: float, unit: ChargingRateUnit, voltage_v: float, phases: int | None, step: float | None,
-           min_limit: float) -> float:
+def plan_limit(power_w: float, unit: ChargingRateUnit, voltage_v: float, phases: int | None,
+               step: float | None = None, min_limit: float = 0.0) -> float:
+    """A planned power as a limit in ``unit``: floored to the charger's step (never rounded up past the plan),
+    0 (a pause) below ``min_limit``."""
     if unit is ChargingRateUnit.A:
         if phases is None:
             raise PlanningError("a limit in A needs the number of phases")
@@ -71,7 +73,7 @@ def plan_periods(
     for slot in plan.slots:
         if slot.end <= start:
             continue
-        limit = _limit(slot.power_w, unit, voltage_v, phases, step, min_limit)
+        limit = plan_limit(slot.power_w, unit, voltage_v, phases, step, min_limit)
         if limit == previous:
             continue
         offset = (slot.start - start).total_seconds()

@@ -16,11 +16,11 @@ never more than was allowed.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from wattcap.core.fleet.model import SessionPolicy
 from wattcap.core.fleet.planner_model import SessionPlan
-from wattcap.core.fleet.planner_profile import plan_profile
+from wattcap.core.fleet.planner_profile import plan_profile, profile_start
 from wattcap.core.model import (
     ChargingProfile,
     ChargingProfileKind,
@@ -31,8 +31,6 @@ from wattcap.core.model import (
 )
 
 __all__ = ["fit_periods", "standalone_profile"]
-
-BACKDATE_S = 60
 
 
 def fit_periods(
@@ -71,7 +69,7 @@ def standalone_profile(
     """The session's TxProfile from its plan, else its rule's template, else its rule's ceiling; None when the
     rules decided nothing a charger could hold (defaults, or only a weight)."""
     unit = ChargingRateUnit.A if not dc and ChargingRateUnit.A in units else ChargingRateUnit.W
-    start = (now - timedelta(seconds=BACKDATE_S)).replace(microsecond=0)
+    start = profile_start(now)
     if plan is not None and plan.slots:
         valid_to = policy.goal.departure if policy.goal is not None else None
         profile = plan_profile(

@@ -47,10 +47,11 @@ from wattcap.core.events import (
 )
 from wattcap.core.fleet import planner as fleet_planner
 from wattcap.core.fleet.ev_schedule import ev_schedule_excesses
-from wattcap.core.fleet.inputs import ev_capacity_w, goal_energy_wh, series_values, shaped_demand
+from wattcap.core.fleet.inputs import ev_capacity_w, goal_energy_wh, reserved_w, series_values, shaped_demand
 from wattcap.core.fleet.model import SessionFacts, SessionPolicy
 from wattcap.core.fleet.planner_gate import MUST_TRIGGERS, ReplanGate, ReplanTrigger
 from wattcap.core.fleet.planner_model import PlanningWindow, SessionGoal, SessionPlan, SitePlan
+from wattcap.core.fleet.planner_profile import plan_limit
 from wattcap.core.fleet.profiles import standalone_profile
 from wattcap.core.fleet.rules import Evaluation, RuleSet, evaluate, next_reevaluation
 from wattcap.core.model import (
@@ -388,7 +389,7 @@ class FleetService:
             if slot.start <= start or slot.start >= until:
                 continue
             offset = int((slot.start - start).total_seconds())
-            limit = _in_unit(slot.power_w, unit, evse, first.number_phases)
+            limit = plan_limit(slot.power_w, unit, evse.voltage_v, first.number_phases or evse.phases)
             limit = min(first.limit, limit)
             if limit != out[-1].limit:
                 out.append(replace(first, start_period=offset, limit=limit))
@@ -602,11 +603,7 @@ class FleetService:
         controller = self._controller(site_id)
         if controller is None:
             return {}
-        out: dict[EvseKey, float] = {}
-        for key, share in controller.coordinator.fallback_shares().items():
-            evse = controller.evses[key]
-            out[key] = share * evse.voltage_v * (3 if evse.current_type is CurrentType.DC else evse.phases)
-        return out
+        return reserved_w(controller.evses, controller.coordinator.fallback_shares())
 
     def _fixed_w(self, site_id: str | None, planned: set[EvseKey], reserved: dict[EvseKey, float]) -> float:
         """What the site's sessions without a plan are allocated now above their reservation (held for the
@@ -768,10 +765,3 @@ def _same_from(sent: tuple, new: tuple, now: datetime) -> bool:
         return [(None if i == 0 else at, limit) for i, (at, limit) in enumerate(merged)]
 
     return values(ahead(sent[2])) == values(ahead(new[2]))
-
-
-def _in_unit(power_w: float, unit: ChargingRateUnit, evse: EvseSpec, phases: int | None) -> float:
-    if unit is ChargingRateUnit.W:
-        return float(int(power_w))
-    return math.floor(power_w / (evse.voltage_v * (phases or evse.phases)) * 10 + 1e-9) / 10
-
