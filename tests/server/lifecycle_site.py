@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -97,6 +97,7 @@ async def lifecycle_site(
     settings: Settings | None = None,
     lifecycle: LifecycleSettings | None = None,
     retry: RetryPolicy | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[Site]:
     engine = create_engine(database_url)
     repository = Repository(engine)
@@ -109,7 +110,7 @@ async def lifecycle_site(
                 retry=retry or RetryPolicy(attempts=2, backoff_s=0.05, report_timeout_s=5.0),
             )
             service = ProfileService(
-                running.registry, repository, hub, capabilities=reader,
+                running.registry, repository, hub, capabilities=reader, clock=clock or utc_now,
                 settings=lifecycle or LifecycleSettings(min_write_interval_s=0, reconcile_interval_s=None),
             )
             service.start()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -432,16 +432,27 @@ async def test_K01_FR_58_rate_limit_exceeded_is_retried_after_the_hint(site: Sit
 
 
 async def test_A21_rapid_changes_are_coalesced_per_station_and_purpose(database):
+    # The write queue reads time from this clock; it stands still from the first write until both updates are
+    # queued, so "within the interval" holds however slow the store is (a loaded CI machine took over a second).
+    held: list[datetime] = []
     lifecycle = LifecycleSettings(min_write_interval_s=1.0, reconcile_interval_s=None)
-    async with lifecycle_site(database, lifecycle=lifecycle) as site:
+    async with lifecycle_site(database, lifecycle=lifecycle, clock=lambda: held[0] if held else utc_now()) as site:
         station = await site.add_station(V201)
         async with site.connect(station, V201) as cp:
             first = await site.service.set_profile(station, 1, tx_default(10), band="default")
+            held.append(utc_now())
             # Two updates within the interval: only the last one goes out, and both callers learn its fate.
-            a, b = await asyncio.gather(
+            updates = asyncio.gather(
                 site.service.update_profile(station, first.profile_id, tx_default(8)),
                 site.service.update_profile(station, first.profile_id, tx_default(6)),
             )
+            async with asyncio.timeout(30):
+                while len(await site.repository.audit_entries(target=f"{station}/{first.profile_id}",
+                                                               action="profile.update")) < 2:
+                    await asyncio.sleep(0.01)
+            assert len(cp.calls("SetChargingProfile")) == 1  # nothing more went out while the clock stood still
+            held.clear()
+            a, b = await updates
             sent = sent_profiles(cp, V201)
     assert [limits_of(p) for p in sent] == [[10.0], [6.0]]
     assert a == b and b.verdict is Verdict.APPLIED
