@@ -66,6 +66,9 @@ class SiteCapSettings:
     debounce_s: float = 0.2
     #: Measured draw alone re-plans at most this often (reclaim and give-back do not need to be instant).
     meter_replan_s: float = 10.0
+    #: Without any change the whole site is still re-planned this often (pause holds ending, reclaim falling due);
+    #: in between, a turn of the loop only renews leases and retries (a re-plan looks at every EVSE).
+    replan_s: float = 5.0
     #: Read the composite back after a session's first limit and after fallback changes (not lease renewals).
     verify_first_limit: bool = True
     #: How long a connecting station's boot handling may take before it is written to anyway.
@@ -130,6 +133,8 @@ class SiteCapController:
         self._wake = asyncio.Event()
         self._meter_dirty = False
         self._last_meter_replan: datetime | None = None
+        self._dirty = True  # something other than measured draw changed: re-plan on the next turn
+        self._last_replan: datetime | None = None
         self._task: asyncio.Task | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._writes: set[asyncio.Task] = set()
@@ -215,6 +220,8 @@ class SiteCapController:
                 await task
 
     def trigger(self) -> None:
+        """Re-plan the site on the loop's next turn (sessions, connections, signals or rules changed)."""
+        self._dirty = True
         self._wake.set()
 
     async def settled(self, timeout: float = 10.0) -> None:
@@ -273,7 +280,7 @@ class SiteCapController:
             session.measured_w = power
         session.measured_at = latest
         self._meter_dirty = True
-        self.trigger()
+        self._wake.set()  # measured draw alone re-plans at most every meter_replan_s (see _replan)
 
     def _on_connection(self, station_id: str, connected: bool) -> None:
         if station_id not in self.site.station_ids:
@@ -326,13 +333,21 @@ class SiteCapController:
             self._last_meter_replan is None
             or (now - self._last_meter_replan).total_seconds() >= self.settings.meter_replan_s
         )
-        if meter_due:
-            self._meter_dirty = False
-            self._last_meter_replan = now
         limits = resolve_limits(
             self.site.topology, now, self.signals.schedules.values(), self.signals.loads.values(),
             self.site.fallback_load_a,
         )
+        periodic = self._last_replan is None or (now - self._last_replan).total_seconds() >= self.settings.replan_s
+        if not (self._dirty or meter_due or periodic or limits != self.last_limits):
+            # Nothing the allocation depends on changed (a write settled, a lease is due): no need to look at
+            # every EVSE again, which at a thousand EVSEs per re-plan kept the loop busy during a drop.
+            self._feed(sitecap.Tick(now))
+            return
+        self._dirty = False
+        self._last_replan = now
+        if meter_due:
+            self._meter_dirty = False
+            self._last_meter_replan = now
         self.last_limits = limits
         self.replans += 1
         started = time.perf_counter()
@@ -424,7 +439,6 @@ class SiteCapController:
             else:
                 self._outcome(sitecap.Rejected(command.command_id, result.reason or result.verdict.value,
                                                self.clock()))
-        self.trigger()
 
     async def _config(self, station_id: str) -> StationConfig:
         """The station's capabilities (its units), read once per boot: they change only when it reboots."""
