@@ -11,7 +11,9 @@ Two servers are driven by the same load generator, one after the other:
 * **wattcap**: ``wattcap serve`` as a subprocess on a fresh PostgreSQL database (``wattcap_bench_<pid>``, created
   here and dropped afterwards; ``--pg`` names the server), the stations registered beforehand (security profile 0,
   no password: the scrypt check at connect is a separate cost, not part of the message path), a site file
-  (``wattcap.sim.site.site_file_for``) so the site cap is active.
+  (``wattcap.sim.site.site_file_for``) so the site cap is active: the stations are split into sites of
+  ``--site-size`` stations (20 by default), each its own grid connection, as a charge point operator's fleet is —
+  10,000 stations are hundreds of sites, not one grid connection with 10,000 EVSEs.
 
 The load generator runs in ``--procs`` separate processes (so the server's own cost is what is measured) and
 speaks OCPP-J 1.6 frames over plain ``websockets`` connections, as a charger would: each station connects,
@@ -55,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 PREFIX = "LD"
-SITE = "bench"
+SITE = "bench"  # site ids: bench-0001, bench-0002, … (--site-size stations each)
 
 # ---- the load generator (worker processes) ---------------------------------------------------------------
 
@@ -692,11 +694,28 @@ async def _register(url: str, ids: list[str], site_toml: str) -> str:
         return (await repository.create_api_token("load-bench", label="load")).token
 
 
-def drop_grid_limit(port: int, token: str, current_a: float) -> None:
+def site_file(ids: list[str], site_size: int) -> str:
+    """One TOML site file with a site of ``site_size`` stations (the last one may be smaller) per grid connection."""
+    from wattcap.core.model import OcppVersion
+    from wattcap.core.station import CurrentType
+    from wattcap.sim.site import site_file_for
+    from wattcap.sim.spec import EvseSpec, StationSpec
+
+    specs = [StationSpec(i, ocpp_version=OcppVersion.V16, evses=(EvseSpec(1),), current_type=CurrentType.AC)
+             for i in ids]
+    size = max(1, site_size)
+    return "\n".join(
+        site_file_for(specs[start : start + size], site_id=f"{SITE}-{start // size + 1:04d}", share=0.6,
+                      lease_s=86400)
+        for start in range(0, len(specs), size)
+    )
+
+
+def drop_grid_limit(port: int, token: str, site_id: str, current_a: float) -> None:
     now = datetime.now(UTC) - timedelta(seconds=1)
     body = json.dumps({"ttl_s": 3600, "points": [{"start": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                                                   "current_a": current_a}]}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/sites/{SITE}/signals/site-limit", data=body,
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/sites/{site_id}/signals/site-limit", data=body,
                                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
                                      method="POST")
     with urllib.request.urlopen(request, timeout=30) as answer:
@@ -721,25 +740,19 @@ def count_in_db(db: Database) -> dict[str, int]:
 def run_wattcap(args: argparse.Namespace, ids: list[str]) -> dict[str, Any]:
     import tomllib
 
-    from wattcap.core.model import OcppVersion
-    from wattcap.core.station import CurrentType
     from wattcap.server.sitecap.config import parse_sites
-    from wattcap.sim.site import site_file_for
-    from wattcap.sim.spec import EvseSpec, StationSpec
 
-    site_note = "no site cap" if args.no_site else "site cap active"
+    site_note = "no site cap" if args.no_site else f"site cap active, sites of {args.site_size} stations"
     print(f"wattcap serve on PostgreSQL, {len(ids)} stations (1.6, one EVSE each), {site_note}")
     db = Database(args.pg, f"wattcap_bench_{os.getpid()}")
     workdir = Path(tempfile.mkdtemp(prefix="wattcap-load-"))
-    specs = [StationSpec(i, ocpp_version=OcppVersion.V16, evses=(EvseSpec(1),), current_type=CurrentType.AC)
-             for i in ids]
-    site_toml = site_file_for(specs, site_id=SITE, share=0.6, lease_s=86400)
-    (site,) = parse_sites(tomllib.loads(site_toml))
-    grid_a = site.root().max_current_a
+    site_toml = site_file(ids, args.site_size)
+    sites = parse_sites(tomllib.loads(site_toml))
+    grid_a = {site.id: site.root().max_current_a for site in sites}
     (workdir / "site.toml").write_text(site_toml)
     server: subprocess.Popen | None = None
     generator: Generator | None = None
-    results: dict[str, Any] = {"stations": len(ids)}
+    results: dict[str, Any] = {"stations": len(ids), "site_size": None if args.no_site else args.site_size}
     try:
         t0 = time.perf_counter()
         token = asyncio.run(_register(db.url.replace("postgresql://", "postgresql+asyncpg://"), ids, site_toml))
@@ -783,12 +796,13 @@ def run_wattcap(args: argparse.Namespace, ids: list[str]) -> dict[str, Any]:
                                      args.interval)
         if args.drop and not args.no_site:
             before = time.time()
-            drop_grid_limit(port, token, round(grid_a / 2))
+            for site_id, limit_a in grid_a.items():
+                drop_grid_limit(port, token, site_id, round(limit_a / 2))
             phase = generator.run("idle", args.drop_wait_s)
             after = [t for t in phase["tally"].profiles_at if t >= before]
             results["drop"] = {"profiles_acknowledged": len(after),
                                "last_ack_s": round(max(after) - before, 2) if after else None}
-            print(f"  grid limit {grid_a:g} -> {round(grid_a / 2)} A: {len(after)} SetChargingProfile acknowledged,"
+            print(f"  grid limits of {len(grid_a)} sites halved: {len(after)} SetChargingProfile acknowledged,"
                   f" the last {results['drop']['last_ack_s']} s after the drop (watched {args.drop_wait_s:g} s)")
         results["burst"] = measured("burst (closed loop)", "burst", args.burst_s)
         stop = generator.run("stop")
@@ -834,7 +848,9 @@ def main() -> None:
     parser.add_argument("--steady-s", type=float, default=60.0)
     parser.add_argument("--burst-s", type=float, default=30.0)
     parser.add_argument("--settle-s", type=float, default=20.0, help="idle after the sessions start")
-    parser.add_argument("--drop", action="store_true", help="halve the grid limit after the steady phase")
+    parser.add_argument("--site-size", type=int, default=20,
+                        help="stations per site (grid connection); the site file holds every site")
+    parser.add_argument("--drop", action="store_true", help="halve every site's grid limit after the steady phase")
     parser.add_argument("--no-site", action="store_true",
                         help="serve without the site file: the message path without the site cap's writes")
     parser.add_argument("--drop-wait-s", type=float, default=60.0)

@@ -4,7 +4,7 @@ one, committed before the handler goes on, a failed batch retried event by event
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -55,6 +55,29 @@ async def test_same_rows_as_recording_one_by_one(repository):
     batched = await stored(repository, "CP01")
     await repository.record(meter("CP02", T0, 5.0))
     assert batched == await stored(repository, "CP02")
+
+
+async def test_a_key_twice_in_one_batch_keeps_the_first_row(repository):
+    """Within one batch (one statement on PostgreSQL) as across batches: the first row of a key is stored."""
+    batcher = TelemetryBatcher(repository, max_in_flight=1)
+    first = meter("CP04", T0, 1.0)
+    again = meter("CP04", T0, 2.0)  # same keys, another value
+    in_another_zone = T0.astimezone(timezone(timedelta(hours=2)))  # the same instant: the same key
+    elsewhere = MeterValuesReceived(
+        "CP04", T0, 1, "tx-1", (MeterSample(in_another_zone, "Energy.Active.Import.Register", 3.0, "Wh"),)
+    )
+    # The first event is written alone; the other two queue meanwhile and share the second batch.
+    await asyncio.gather(
+        batcher.record(HeartbeatReceived("CP04", T0)),
+        batcher.record(first),
+        batcher.record(again),
+        batcher.record(elsewhere),
+    )
+    assert batcher.batches == 2
+    assert sorted(await stored(repository, "CP04")) == [
+        (T0, "Current.Import", 16.0),
+        (T0, "Energy.Active.Import.Register", 1.0),
+    ]
 
 
 async def test_replays_change_nothing_and_last_seen_only_grows(repository):

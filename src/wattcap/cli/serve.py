@@ -180,6 +180,7 @@ async def _serve(
     import sqlalchemy.exc
     import uvicorn
 
+    from wattcap.cli import settle_heap
     from wattcap.server.app import uvicorn_config
     from wattcap.server.runtime import ControlPlane
     from wattcap.store import schema_revision
@@ -221,6 +222,8 @@ async def _serve(
         # The app's lifespan starts the plane inside the server's event loop and closes it (and the store) in the
         # shutdown: once serve() returns, uvicorn raises the SIGINT/SIGTERM it caught again, and anything still
         # awaiting after that is cancelled half-way.
-        await uvicorn.Server(uvicorn_config(plane.app(), settings)).serve()
+        app = plane.app()
+        settle_heap()  # everything built so far lives as long as the process
+        await uvicorn.Server(uvicorn_config(app, settings)).serve()
     finally:
         await plane.close()  # a no-op after the lifespan closed it; the server may never have started

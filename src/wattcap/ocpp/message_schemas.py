@@ -108,6 +108,23 @@ def check(message: Call | CallResult, ocpp_version: str) -> None:
     # Otherwise only jsonschema-rs objected (e.g. an integer written 1.0): the package's verdict stands.
 
 
+def valid(message: Call | CallResult, ocpp_version: str) -> bool:
+    """True when :func:`check` accepts ``message`` on its own, without the package's validator: a payload the
+    compiled schema finds valid (not one of the Decimal messages, which only the package judges). False says
+    nothing about the verdict: ask :func:`check` (or the package's routing) then."""
+    if ocpp_version not in ("1.6", "2.0", "2.0.1", "2.1") or type(message) not in (Call, CallResult):
+        return False
+    if ocpp_version == "1.6" and (message.message_type_id, message.action) in _DECIMAL_V16:
+        return False
+    validator = schema_validator(message.message_type_id, message.action, ocpp_version)
+    if validator is None:
+        return False
+    try:
+        return bool(validator.is_valid(message.payload))
+    except (TypeError, ValueError):
+        return False
+
+
 def _bad_time(validator: Any, payload: Any) -> str | None:
     """Where ``payload`` holds text that is no date-time, and what (None if nowhere)."""
     try:

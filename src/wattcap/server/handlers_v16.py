@@ -22,6 +22,7 @@ from wattcap.server.charge_point import StationChargePoint
 class V16ChargePoint(StationChargePoint, ChargePoint):
     version = OcppVersion.V16
     known_actions = frozenset(a.value for a in Action)
+    fast_actions = frozenset({"MeterValues", "Heartbeat", "StatusNotification", "StartTransaction", "StopTransaction"})
 
     @on(Action.boot_notification)
     async def on_boot_notification(self, **_: Any) -> call_result.BootNotification:

@@ -22,6 +22,7 @@ from wattcap.server.charge_point import StationChargePoint
 class V201ChargePoint(StationChargePoint, ChargePoint):
     version = OcppVersion.V201
     known_actions = frozenset(a.value for a in Action)
+    fast_actions = frozenset({"MeterValues", "Heartbeat", "StatusNotification", "TransactionEvent"})
 
     async def _id_token_info(self, id_token: dict[str, Any]) -> dict[str, str]:
         # A token of type NoAuthorization carries no identity to check: the station needs no authorization.

@@ -32,6 +32,9 @@ def _package_filter(record: logging.LogRecord) -> bool:
 
 
 PACKAGE_LOGGER.addFilter(_package_filter)
+# The filter drops everything below WARNING anyway; the level makes the package's two INFO calls per message
+# (every frame received and sent) return at once instead of building a record for the filter to drop.
+PACKAGE_LOGGER.setLevel(logging.WARNING)
 
 
 def _value(value: Any) -> str:
