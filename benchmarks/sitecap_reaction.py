@@ -33,6 +33,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from server.serving import serving
+from wattcap.cli import fast_event_loop
 from wattcap.core.sitecap import AllocationPolicy, CoordinatorPolicy, FallbackPolicy
 from wattcap.core.station import CurrentType
 from wattcap.server.runtime import ControlPlane
@@ -49,12 +50,15 @@ from wattcap.store import Repository
 class StoreCounter:
     """Store round trips: statements executed, transactions committed, connections taken from the pool."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, repository: Repository) -> None:
         self.statements = self.commits = self.checkouts = 0
-        sync = engine.sync_engine
-        sa.event.listen(sync, "before_cursor_execute", self._statement)
-        sa.event.listen(sync, "commit", self._commit)
-        sa.event.listen(sync.pool, "checkout", self._checkout)
+        # Reads on the async engine; writes where the store's group committer runs them (its own thread and
+        # connection on a SQLite file, see wattcap.store.batch).
+        reads, writes = repository.engine.sync_engine, repository.committer.write_engine
+        for engine in {reads, writes}:
+            sa.event.listen(engine, "before_cursor_execute", self._statement)
+            sa.event.listen(engine, "commit", self._commit)
+        sa.event.listen(reads.pool, "checkout", self._checkout)
 
     def _statement(self, *_: Any) -> None:
         self.statements += 1
@@ -89,7 +93,7 @@ async def main(stations: int, evses: int, drops: int, profile: str | None, setup
     url = os.environ.get("WATTCAP_BENCH_DATABASE_URL", f"sqlite+aiosqlite:///{workdir / 'bench.db'}")
     settings = Settings(host="127.0.0.1", port=0, call_timeout_s=30.0, rate_limit_per_s=1000, rate_limit_burst=10_000)
     repository = await Repository.open(url)
-    counter = StoreCounter(repository.engine)
+    counter = StoreCounter(repository)
     for spec in specs:
         if await repository.get_station(spec.station_id) is None:
             await repository.add_station(spec.station_id, PASSWORD, security_profile=1)
@@ -133,6 +137,7 @@ async def main(stations: int, evses: int, drops: int, profile: str | None, setup
                 if profiler is not None:
                     profiler.enable()
                 started = time.perf_counter()
+                cpu_before, loop_cpu_before = time.process_time(), time.thread_time()
                 controller.signals.put_limit(signal, source="bench", now=now)
                 await wait_until(lambda: controller.replans and coordinator().pending_commands(), 30, "re-plan")
                 await wait_until(
@@ -140,6 +145,7 @@ async def main(stations: int, evses: int, drops: int, profile: str | None, setup
                     "every affected charger acknowledged",
                 )
                 elapsed = time.perf_counter() - started
+                cpu, loop_cpu = time.process_time() - cpu_before, time.thread_time() - loop_cpu_before
                 if profiler is not None:
                     profiler.disable()
                 reactions.append(elapsed)
@@ -151,6 +157,9 @@ async def main(stations: int, evses: int, drops: int, profile: str | None, setup
                 print(f"limit {change} to {limit:g} A/phase: {writes} writes acknowledged"
                       f" in {elapsed:.2f} s (allocation {allocation_ms:.0f} ms); per write: {store[0]:.1f} statements,"
                       f" {store[1]:.2f} commits, {store[2]:.1f} connection checkouts")
+                per_write_ms = cpu / max(1, writes) * 1000
+                print(f"  control plane CPU: {cpu:.2f} s in {elapsed:.2f} s ({per_write_ms:.1f} ms per write;"
+                      f" event loop thread {loop_cpu:.2f} s)")
                 timed = sorted(controller.write_seconds[timed_before:])
                 if timed:
                     print(f"  each write from its turn to its answer: median {statistics.median(timed) * 1000:.0f} ms,"
@@ -179,4 +188,6 @@ if __name__ == "__main__":
     parser.add_argument("--profile", metavar="FILE", help="cProfile the control plane during the drops into FILE")
     parser.add_argument("--setup-timeout", type=float, default=600, help="seconds the fleet may take to settle")
     arguments = parser.parse_args()
+    # The loop `wattcap serve` runs on (uvloop when installed, WATTCAP_EVENT_LOOP=asyncio for the standard one).
+    print(f"event loop: {'uvloop' if fast_event_loop() else 'asyncio'}")
     asyncio.run(main(arguments.stations, arguments.evses, arguments.drops, arguments.profile, arguments.setup_timeout))

@@ -106,3 +106,50 @@ async def test_sqlite_reads_do_not_wait_for_a_writer(sqlite_backend: Backend, st
         assert station is not None and snapshot is not None and snapshot.station == station
     finally:
         await engine.dispose()
+
+
+async def test_sqlite_file_writes_run_in_one_writer_thread_in_one_hand_over_per_transaction(
+    sqlite_backend: Backend, station_id: str
+) -> None:
+    """On a SQLite file the committer's transactions run on a synchronous connection in a thread of their own:
+    a write never hands each statement to aiosqlite's thread and back (about fifty hand-overs per profile write)."""
+    import threading
+
+    engine = create_engine(sqlite_backend.url)
+    try:
+        repo = Repository(engine)
+        threads: set[str] = set()
+        sa.event.listen(repo.committer.write_engine, "before_cursor_execute",
+                        lambda *_: threads.add(threading.current_thread().name))
+        await repo.add_station(station_id)
+        await asyncio.gather(*(repo.put_desired_profile(_desired(station_id, i)) for i in range(30_000, 30_010)))
+        assert threads == {next(iter(threads))} and next(iter(threads)).startswith("wattcap-sqlite-writer")
+        assert repo.committer.write_engine is not engine.sync_engine
+        # What the writer committed is what the async engine's readers see.
+        assert [d.profile_id for d in await repo.list_desired_profiles(station_id)] == list(range(30_000, 30_010))
+    finally:
+        await engine.dispose()
+
+
+async def test_a_store_job_that_waits_on_anything_but_its_connection_fails_clearly(
+    sqlite_backend: Backend, station_id: str
+) -> None:
+    engine = create_engine(sqlite_backend.url)
+    try:
+        repo = Repository(engine)
+
+        async def sleeps(connection: object) -> None:
+            await asyncio.sleep(0)
+
+        with pytest.raises(RuntimeError, match="awaited something other than its connection"):
+            await repo.write_together(sleeps)
+    finally:
+        await engine.dispose()
+
+
+async def test_postgresql_writes_run_on_the_async_engine(postgresql_backend: Backend) -> None:
+    engine = create_engine(postgresql_backend.url)
+    try:
+        assert Repository(engine).committer.write_engine is engine.sync_engine
+    finally:
+        await engine.dispose()

@@ -15,6 +15,13 @@ fails, with its own error, and no unit is ever applied twice.
 On SQLite this also ends the contention between pool connections for the single write lock (each waiter polls
 with growing sleeps; under load they time out with "database is locked"); on PostgreSQL it turns many short
 transactions into a few.
+
+On a SQLite file the transactions run in a thread of their own (:class:`_SqliteWriter`), on the standard
+library's driver: a whole transaction is one hand-over between the event loop and that thread. Through
+aiosqlite every statement is several hand-overs (cursor, execute, fetch, close), each a wake-up of the loop and
+a contended GIL switch: a site-cap profile write took about fifty and 30 ms of CPU (``docs/benchmarks.md``,
+"Site cap"). The jobs do not change: they await their connection, and in the writer thread those awaits
+complete at once (:func:`_run_to_end`). Reads stay on the async engine; in WAL mode they see every commit.
 """
 
 from __future__ import annotations
@@ -22,10 +29,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger("wattcap.store")
@@ -45,12 +54,18 @@ class GroupCommitter:
 
     def __init__(self, engine: AsyncEngine, *, max_units: int = 128) -> None:
         self._engine = engine
+        self._thread = _SqliteWriter.for_engine(engine)
         self.max_units = max_units
         self._queue: list[_Unit] = []
         self._writer: asyncio.Task | None = None
         #: Transactions committed and units they carried (benchmarks and tests read them).
         self.transactions = 0
         self.units = 0
+
+    @property
+    def write_engine(self) -> sa.Engine:
+        """The engine the transactions run on (the writer thread's on a SQLite file): where to count them."""
+        return self._thread.engine if self._thread is not None else self._engine.sync_engine
 
     async def run(self, *jobs: Job) -> list[Any]:
         """Run ``jobs`` in order in one transaction (shared with other units); their values once committed."""
@@ -94,9 +109,12 @@ class GroupCommitter:
             raise
 
     async def _transaction(self, batch: list[_Unit]) -> None:
-        async with self._engine.begin() as connection:
-            for unit in batch:
-                unit.results = [await job(connection) for job in unit.jobs]
+        if self._thread is not None:
+            await self._thread.run(batch)
+        else:
+            async with self._engine.begin() as connection:
+                for unit in batch:
+                    unit.results = [await job(connection) for job in unit.jobs]
         self.transactions += 1
         self.units += len(batch)
 
@@ -116,3 +134,71 @@ class GroupCommitter:
         if writer is not None and not writer.done() and writer.get_loop() is asyncio.get_running_loop():
             with contextlib.suppress(Exception):
                 await asyncio.shield(writer)
+
+
+class _SqliteWriter:
+    """Runs the committer's transactions on a SQLite file in one thread, on a synchronous connection."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wattcap-sqlite-writer")
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> _SqliteWriter | None:
+        """A writer for ``engine``'s database if it is a SQLite file (an in-memory database is one per
+        connection, so a second engine would not see it); None otherwise."""
+        from wattcap.store.db import sync_sqlite_engine  # db imports this module's users, not this module
+
+        sync = sync_sqlite_engine(engine)
+        if sync is None:
+            return None
+        writer = cls(sync)
+        # The async engine's owner disposes of it; the writer's connection and thread go with it.
+        sa.event.listen(engine.sync_engine, "engine_disposed", lambda _engine: writer.close())
+        return writer
+
+    async def run(self, batch: list[_Unit]) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._transaction, batch)
+
+    def _transaction(self, batch: list[_Unit]) -> None:
+        with self.engine.begin() as connection:
+            ready = _ReadyConnection(connection)
+            for unit in batch:
+                unit.results = [_run_to_end(job(ready)) for job in unit.jobs]  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.engine.dispose()
+
+
+class _ReadyConnection:
+    """What a job uses of an :class:`AsyncConnection`, answered at once by a synchronous connection."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    @property
+    def dialect(self) -> sa.Dialect:
+        return self._connection.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None, **options: Any) -> Any:
+        return self._connection.execute(statement, parameters, **options)
+
+    async def scalar(self, statement: Any, parameters: Any = None, **options: Any) -> Any:
+        return self._connection.scalar(statement, parameters, **options)
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None, **options: Any) -> Any:
+        return self._connection.exec_driver_sql(statement, parameters, **options)
+
+    async def run_sync(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return fn(self._connection, *args, **kwargs)
+
+
+def _run_to_end(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """The value of a job whose every await is on a :class:`_ReadyConnection` (so it never suspends)."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("a store job awaited something other than its connection; it cannot run in the writer")

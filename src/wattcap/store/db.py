@@ -101,6 +101,23 @@ def create_engine(url: str | sa.URL | None = None, **kwargs: Any) -> AsyncEngine
     return create_async_engine(parsed, **options)
 
 
+def sync_sqlite_engine(engine: AsyncEngine) -> sa.Engine | None:
+    """A synchronous engine (the standard library's driver) on the same SQLite file as ``engine``, set up the
+    same way, for the store's writer thread (:mod:`wattcap.store.batch`); None for other databases and for an
+    in-memory SQLite database (one per connection)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or _sqlite_file(url) is None:
+        return None
+    # One connection, made and used in the writer thread, closed (by dispose) from the loop's thread.
+    sync = sa.create_engine(
+        url.set(drivername="sqlite"), poolclass=sa.pool.SingletonThreadPool,
+        connect_args={"check_same_thread": False},
+    )
+    sa.event.listen(sync, "connect", _on_sqlite_connect)
+    sa.event.listen(sync, "begin", _on_sqlite_begin)
+    return sync
+
+
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic configuration pointing at the migrations shipped inside the package (no ini file needed)."""
     config = Config()

@@ -64,7 +64,8 @@ def _sample_rows(event: ev.MeterValuesReceived) -> list[dict[str, Any]]:
             "context": sample.context,
             "transaction_id": event.transaction_id,
         }
-        rows.setdefault(tuple(row[k] for k in _SAMPLE_KEY), row)  # the first of duplicates in one message wins
+        key = (row["station_id"], row["evse_id"], row["measured_at"], row["measurand"], row["phase"])  # _SAMPLE_KEY
+        rows.setdefault(key, row)  # the first of duplicates in one message wins
     return list(rows.values())
 
 
@@ -89,12 +90,17 @@ class TelemetryStore(StoreBase):
     async def _touch(self, connection: AsyncConnection, station_id: str) -> None:
         """Mark the station as heard from now; a station never seen before gets a ``pending`` row."""
         now = self._clock()
-        statement = self._insert(stations).values(id=station_id, created_at=now, last_seen_at=now)
-        statement = statement.on_conflict_do_update(
-            index_elements=[stations.c.id],
-            set_={"last_seen_at": latest(stations.c.last_seen_at, statement.excluded.last_seen_at)},
+
+        def build() -> Any:
+            statement = self._insert(stations)
+            return statement.on_conflict_do_update(
+                index_elements=[stations.c.id],
+                set_={"last_seen_at": latest(stations.c.last_seen_at, statement.excluded.last_seen_at)},
+            )
+
+        await connection.execute(
+            self._prepared("touch", build), {"id": station_id, "created_at": now, "last_seen_at": now}
         )
-        await connection.execute(statement)
 
     async def _journal(self, connection: AsyncConnection, event: ev.StationEvent) -> None:
         kind = type(event).__name__
@@ -107,10 +113,10 @@ class TelemetryStore(StoreBase):
             "payload": payload,
             "fingerprint": _fingerprint(kind, payload),
         }
-        statement = self._insert(station_events).values(row)
-        await connection.execute(
-            statement.on_conflict_do_nothing(index_elements=[station_events.c.station_id, station_events.c.fingerprint])
-        )
+        journal = self._prepared("journal", lambda: self._insert(station_events).on_conflict_do_nothing(
+            index_elements=[station_events.c.station_id, station_events.c.fingerprint]
+        ))
+        await connection.execute(journal, row)
 
     async def _on_booted(self, connection: AsyncConnection, event: ev.StationBooted) -> None:
         fresher = sa.or_(stations.c.last_boot_at.is_(None), stations.c.last_boot_at <= event.at)
@@ -128,38 +134,38 @@ class TelemetryStore(StoreBase):
         )
 
     async def _on_connector_status(self, connection: AsyncConnection, event: ev.ConnectorStatusChanged) -> None:
-        statement = self._insert(connector_status).values(
-            station_id=event.station_id,
-            evse_id=event.evse_id,
-            connector_id=event.connector_id,
-            status=event.status,
-            error_code=event.error_code,
-            at=event.at,
-        )
-        excluded = statement.excluded
-        await connection.execute(
-            statement.on_conflict_do_update(
+        def build() -> Any:
+            statement = self._insert(connector_status)
+            excluded = statement.excluded
+            return statement.on_conflict_do_update(
                 index_elements=[connector_status.c[k] for k in ("station_id", "evse_id", "connector_id")],
                 set_={"status": excluded.status, "error_code": excluded.error_code, "at": excluded.at},
                 where=connector_status.c.at <= excluded.at,
             )
-        )
+
+        row = {
+            "station_id": event.station_id, "evse_id": event.evse_id, "connector_id": event.connector_id,
+            "status": event.status, "error_code": event.error_code, "at": event.at,
+        }
+        await connection.execute(self._prepared("connector_status", build), row)
 
     async def _upsert_transaction(self, connection: AsyncConnection, row: dict[str, Any]) -> None:
-        statement = self._insert(transactions).values(row)
-        excluded = statement.excluded
-        # First value wins for every field the event carries; the sequence number only grows.
-        first_wins = {
-            name: sa.func.coalesce(transactions.c[name], excluded[name])
-            for name in row
-            if name not in ("station_id", "transaction_id", "evse_id", "last_sequence")
-        }
-        await connection.execute(
-            statement.on_conflict_do_update(
+        def build() -> Any:
+            statement = self._insert(transactions)
+            excluded = statement.excluded
+            # First value wins for every field the event carries; the sequence number only grows.
+            first_wins = {
+                name: sa.func.coalesce(transactions.c[name], excluded[name])
+                for name in row
+                if name not in ("station_id", "transaction_id", "evse_id", "last_sequence")
+            }
+            return statement.on_conflict_do_update(
                 index_elements=[transactions.c.station_id, transactions.c.transaction_id],
                 set_={**first_wins, "last_sequence": latest(transactions.c.last_sequence, excluded.last_sequence)},
             )
-        )
+
+        # A start and an end carry different fields: one statement per set of fields.
+        await connection.execute(self._prepared(("transaction", frozenset(row)), build), row)
 
     async def _on_transaction_started(self, connection: AsyncConnection, event: ev.TransactionStarted) -> None:
         await self._upsert_transaction(
@@ -193,9 +199,9 @@ class TelemetryStore(StoreBase):
     async def _on_meter_values(self, connection: AsyncConnection, event: ev.MeterValuesReceived) -> None:
         rows = _sample_rows(event)
         if rows:
-            statement = self._insert(meter_samples).on_conflict_do_nothing(
+            statement = self._prepared("meter_samples", lambda: self._insert(meter_samples).on_conflict_do_nothing(
                 index_elements=[meter_samples.c[name] for name in _SAMPLE_KEY]
-            )
+            ))
             await connection.execute(statement, rows)  # one statement, executed for the whole batch
 
     async def _on_limit_notified(self, connection: AsyncConnection, event: ev.ChargingLimitNotified) -> None:
