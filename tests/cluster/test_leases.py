@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from types import SimpleNamespace
+from typing import Any
+
+from nats.js.errors import KeyWrongLastSequenceError
 
 from wattcap.server.cluster.bus import Bus
 from wattcap.server.cluster.leases import Leases
@@ -65,3 +69,113 @@ async def test_one_holder_at_a_time_and_bounded_takeover(nats_prefix):
     tasks["x"].cancel()
     await asyncio.gather(tasks["x"], return_exceptions=True)
     await buses["x"].close()
+
+
+class _RenewalAnsweredAsCancelled:
+    """A lease bucket whose renewal is answered at the instant its holder is told to stop. nats-py waits for the
+    answer with ``asyncio.wait_for``, which on Python 3.11 then returns the answer and drops the cancel (CPython
+    gh-86296); this bucket does exactly that, on any Python."""
+
+    def __init__(self) -> None:
+        self.renewing = asyncio.Event()
+        self.answered = False
+
+    async def create(self, key: str, value: bytes) -> int:
+        return 1
+
+    async def update(self, key: str, value: bytes, last: int) -> int:
+        self.renewing.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            if self.answered:
+                raise
+            self.answered = True
+            return last + 1  # the answer had arrived: the cancel is lost
+        raise AssertionError("never answered")
+
+    async def delete(self, key: str, last: int) -> None:
+        return None
+
+
+async def test_a_holder_told_to_stop_while_its_renewal_is_answered_still_stops():
+    leases = Leases(Bus(NATS_URL, "unused", "x"), "x", LEASE_S)
+    leases.renew_s = 0.01
+    leases.kv = kv = _RenewalAnsweredAsCancelled()  # type: ignore[assignment]
+    lost: list[str] = []
+
+    async def gain(site: str) -> None:
+        pass
+
+    async def lose(site: str) -> None:
+        lost.append(site)
+
+    holding = asyncio.create_task(leases.hold("depot", gain, lose))
+    await kv.renewing.wait()
+    holding.cancel()
+    done, _ = await asyncio.wait({holding}, timeout=10)
+    if not done:
+        holding.cancel()
+        await asyncio.gather(holding, return_exceptions=True)
+    assert done, "the holder went on renewing after it was cancelled (its site cap's close would wait for ever)"
+    assert holding.cancelled() and lost == ["depot"] and "depot" not in leases.held
+
+
+class _RenewalAnsweredLate:
+    """A lease bucket on a server that applies a renewal but whose answer reaches the holder only after it gave up
+    waiting (its event loop stalled, as two nodes sharing one loop under load do): the holder's next renewal names
+    the revision before, and is refused although nobody else wrote."""
+
+    def __init__(self) -> None:
+        self.entry: tuple[bytes, int] | None = None
+        self.renewals = 0
+        self.late = asyncio.Event()
+
+    async def create(self, key: str, value: bytes) -> int:
+        if self.entry is not None:
+            raise KeyWrongLastSequenceError("wrong last sequence: key exists")
+        self.entry = (value, 1)
+        return 1
+
+    async def update(self, key: str, value: bytes, last: int) -> int:
+        assert self.entry is not None
+        if last != self.entry[1]:
+            raise KeyWrongLastSequenceError(f"wrong last sequence: {self.entry[1]}")
+        self.entry = (value, self.entry[1] + 1)
+        self.renewals += 1
+        if self.renewals == 1:
+            self.late.set()
+            await asyncio.sleep(3600)  # applied, but the answer comes after the holder's timeout
+        return self.entry[1]
+
+    async def get(self, key: str) -> Any:
+        assert self.entry is not None
+        return SimpleNamespace(key=key, value=self.entry[0], revision=self.entry[1])
+
+    async def delete(self, key: str, last: int) -> None:
+        self.entry = None
+
+
+async def test_a_renewal_answered_late_is_not_taken_for_another_nodes_takeover():
+    leases = Leases(Bus(NATS_URL, "unused", "x"), "x", LEASE_S)
+    leases.renew_s = 0.05
+    leases.lease_s = 10.0  # the give-up time is far: only the refused renewal could end the lease here
+    leases.kv = kv = _RenewalAnsweredLate()  # type: ignore[assignment]
+    lost: list[str] = []
+
+    async def gain(site: str) -> None:
+        pass
+
+    async def lose(site: str) -> None:
+        lost.append(site)
+
+    holding = asyncio.create_task(leases.hold("depot", gain, lose))
+    try:
+        async with asyncio.timeout(10):
+            await kv.late.wait()
+            while kv.renewals < 4:  # renewed on from the revision its late renewal wrote
+                await asyncio.sleep(0.02)
+        assert lost == [] and "depot" in leases.held and leases.lost == 0
+    finally:
+        holding.cancel()
+        await asyncio.gather(holding, return_exceptions=True)

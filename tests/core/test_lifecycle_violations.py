@@ -95,3 +95,21 @@ def test_power_limits_are_judged_on_total_power_and_current_limits_convert_power
     current_limit = [composite(0, (0, 10.0))]
     [v] = find_violations(current_limit, watts(60, 11_040))
     assert v.measured == 16.0
+
+
+def test_a_dc_limit_is_held_against_the_dc_measurand_of_its_own_unit_never_through_an_ac_voltage():
+    """A DC EVSE's A limit is a DC current: 40 kW at 50 A DC (800 V) is within it, though 40 kW / (230 V x 3) is
+    58 A. Without the DC voltage a sample in the other unit, or a limit of the reaction window in the other unit,
+    is not judged."""
+    dc = DrawTolerance(voltage_v=None, default_phases=1)
+    current_limit = [composite(0, (0, 50.0))]
+    assert find_violations(current_limit, watts(60, 40_000), tolerance=dc) == []
+    dc_current = [MeterSample(T0 + timedelta(seconds=60), Measurand.CURRENT_IMPORT, 60.0, "A")]
+    [v] = find_violations(current_limit, dc_current, tolerance=dc)
+    assert (v.unit, v.measured, v.allowed) == (A, 60.0, 50.0)
+    power_limit = [composite(0, (0, 20_000.0), unit=W)]
+    assert find_violations(power_limit, amps(60, 60.0), tolerance=dc) == []
+    [v] = find_violations(power_limit, watts(60, 22_000), tolerance=dc)  # 5 %: no AC amperes in the margin
+    assert (v.unit, v.measured) == (W, 22_000)
+    in_amps_then_watts = [composite(0, (0, 50.0)), composite(100, (0, 20_000.0), unit=W)]
+    assert find_violations(in_amps_then_watts, watts(110, 30_000), reaction_s=30, tolerance=dc) == []

@@ -138,3 +138,24 @@ def test_reads_201_answer_and_rejected_gives_none():
     assert composite is not None and composite.periods[0].number_phases == 3
     assert compare_composites(expected((0, 16, True)), composite).verdict is Verdict.APPLIED
     assert reported_composite_from_json({"status": "Rejected"}, "2.0.1") is None
+
+
+def test_dc_limits_in_the_other_unit_are_not_judged_without_the_dc_voltage():
+    """A DC EVSE limited to 11 kW answers 27.5 A (at its 400 V DC): through 230 V x 3 phases that would read as
+    18,975 W, a false mismatch. Without the DC voltage, A and W are not compared, and the check says so."""
+    watts = ChargingRateUnit.W
+    result = compare_composites(
+        expected((0, 11_000.0, True), unit=watts), reported((0, 27.5), unit=ChargingRateUnit.A), voltage=None,
+    )
+    assert (result.verdict, result.differences, result.unjudged) == (Verdict.APPLIED, (), ((0, 3600),))
+    assert "DC voltage" in (result.describe_unjudged() or "")
+    # An expected period the engine converted from the other unit is not judged either; the rest is.
+    converted = CompositeSchedule(
+        evse_id=1, schedule_start=START, duration=3600, charging_rate_unit=watts,
+        periods=(CompositePeriod(0, 11_000.0, 1, governed_by=(REF,)),
+                 CompositePeriod(600, 6_900.0, 1, governed_by=(REF,), transformed=True)),
+    )
+    result = compare_composites(converted, reported((0, 11_000.0), (600, 20_000.0), unit=watts), voltage=None)
+    assert (result.verdict, result.unjudged) == (Verdict.APPLIED, ((600, 3600),))
+    result = compare_composites(converted, reported((0, 9_000.0), (600, 20_000.0), unit=watts), voltage=None)
+    assert result.verdict is Verdict.MISMATCH and [(d.start, d.end) for d in result.differences] == [(0, 600)]

@@ -17,8 +17,9 @@ from wattcap.core.lifecycle import DesiredStatus
 from wattcap.core.model import ChargingProfilePurpose
 from wattcap.core.verification import Difference, Verdict
 from wattcap.server.capabilities import RetryPolicy
-from wattcap.server.profiles import LifecycleSettings, ProfileRefused
-from wattcap.store import CapabilityStatus, OperationOutcome, migrate
+from wattcap.server.event_hub import EventHub
+from wattcap.server.profiles import LifecycleSettings, ProfileRefused, ProfileService
+from wattcap.store import CapabilityStatus, OperationOutcome, Repository, create_engine, migrate
 
 from .conftest import settings_with
 from .lifecycle_chargers import CALL_ERRORS
@@ -520,3 +521,37 @@ async def test_a_station_event_makes_the_write_path_read_the_store_again(site: S
         await site.service.drain()
         await site.service.update_profile(station, first.profile_id, tx_default(8), verify=False)
         assert reads >= 1
+
+
+# ---- two nodes over one database ------------------------------------------------------------------------------
+
+
+class _SecondNode(ProfileService):
+    """Another node's lifecycle on the same database. Its write path trusts a context it read for longer than the
+    default, so the other node's write reliably falls inside the window in which both decide from the same
+    picture of the station (the one two nodes writing at the same instant have, however short the window)."""
+
+    context_reuse_s = 600.0
+
+
+async def test_two_nodes_allocating_at_once_never_share_a_profile_id(site: Site, database):
+    station = await site.add_station(V201)
+    engine = create_engine(database)
+    try:
+        second = _SecondNode(site.server.registry, Repository(engine), EventHub(site.backend), clock=utc_now,
+                             settings=LifecycleSettings(min_write_interval_s=0, reconcile_interval_s=None))
+        async with site.connect(station, V201) as cp:
+            await second.context(station)  # what the second node knows before the first node writes
+            first = await site.service.set_profile(station, 1, tx_default(10), band="default", verify=False)
+            other = await second.set_profile(station, 2, tx_default(12), band="default", verify=False)
+            sent = sent_profiles(cp, V201)
+        await second.close()
+    finally:
+        await engine.dispose()
+    assert first.verdict is Verdict.APPLIED and other.verdict is Verdict.APPLIED, (first.reason, other.reason)
+    assert first.profile_id == 30_000 and other.profile_id == 30_001  # still the band's lowest free id
+    desired = await site.service.list_profiles(station)
+    assert [(d.profile_id, d.evse_id, d.revision) for d in desired] == [(30_000, 1, 1), (30_001, 2, 1)]
+    assert [profile_id_of(p, V201) for p in sent] == [30_000, 30_001]
+    audit = await site.repository.audit_entries(target=f"{station}/30000")
+    assert [e.action for e in audit] == ["profile.set"]  # never written over by the second node

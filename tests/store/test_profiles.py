@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from wattcap.core.model import (
@@ -14,9 +16,17 @@ from wattcap.core.model import (
     OcppVersion,
 )
 from wattcap.ocpp.profile_json import profile_from_json
-from wattcap.store import DesiredProfile, OperationOutcome, Repository, UnknownStationError, desired_from_profile
+from wattcap.store import (
+    DesiredProfile,
+    OperationOutcome,
+    ProfileIdTakenError,
+    Repository,
+    UnknownStationError,
+    create_engine,
+    desired_from_profile,
+)
 
-from .conftest import FakeClock
+from .conftest import Backend, FakeClock
 
 
 def _profile(profile_id: int = 10, limit: float = 32.0) -> ChargingProfile:
@@ -84,6 +94,58 @@ async def test_list_desired_profiles_filters(repo: Repository, station_id: str) 
 async def test_desired_profiles_need_a_known_station(repo: Repository) -> None:
     with pytest.raises(UnknownStationError):
         await repo.put_desired_profile(desired_from_profile("no-such-station", 1, _profile(), "2.0.1", "site"))
+
+
+
+async def test_two_nodes_creating_the_same_new_profile_id_at_once_keep_exactly_one(
+    backend: Backend, station_id: str, clock: FakeClock
+) -> None:
+    """Two nodes (each its own engine, so truly concurrent transactions) that picked the same free id: one
+    reserves it, the other is told it is taken and nothing of its unit is written, so it can pick again."""
+    engines = [create_engine(backend.url), create_engine(backend.url)]
+    try:
+        first, second = (Repository(engine, clock=clock) for engine in engines)
+        await first.add_station(station_id)
+        wanted = {
+            node: desired_from_profile(station_id, evse_id, _profile(30_000, limit), "2.0.1", f"node-{evse_id}")
+            for node, evse_id, limit in ((first, 1, 10.0), (second, 2, 12.0))
+        }
+        outcomes = await asyncio.gather(
+            *(
+                node.write_together(
+                    node.create_desired_profile_job(profile, reason="profile.set"),
+                    node.append_audit_job(profile.owner, "profile.set", target=f"{station_id}/30000"),
+                )
+                for node, profile in wanted.items()
+            ),
+            return_exceptions=True,
+        )
+        taken = [o for o in outcomes if isinstance(o, ProfileIdTakenError)]
+        kept = [o for o in outcomes if not isinstance(o, BaseException)]
+        assert len(taken) == 1 and len(kept) == 1, outcomes
+        assert (taken[0].station_id, taken[0].profile_id) == (station_id, 30_000)
+        [(stored, _)] = kept
+        assert (stored.profile_id, stored.revision) == (30_000, 1)
+        assert await first.get_desired_profile(station_id, 30_000) == stored
+        assert [h.change for h in await first.desired_profile_history(station_id, 30_000)] == ["put"]
+        audit = await first.audit_entries(target=f"{station_id}/30000")
+        assert [e.actor for e in audit] == [stored.owner]  # the refused unit left no audit entry behind
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_creating_a_profile_id_that_is_in_use_is_refused_and_changes_nothing(
+    repo: Repository, station_id: str
+) -> None:
+    await repo.add_station(station_id)
+    original = await repo.create_desired_profile(desired_from_profile(station_id, 1, _profile(7), "2.0.1", "site"))
+    with pytest.raises(ProfileIdTakenError):
+        await repo.create_desired_profile(desired_from_profile(station_id, 2, _profile(7, 16.0), "2.0.1", "site"))
+    assert await repo.get_desired_profile(station_id, 7) == original
+    assert [h.change for h in await repo.desired_profile_history(station_id, 7)] == ["put"]
+    with pytest.raises(UnknownStationError):
+        await repo.create_desired_profile(desired_from_profile("no-such-station", 1, _profile(), "2.0.1", "site"))
 
 
 async def test_operations_log(repo: Repository, station_id: str, clock: FakeClock) -> None:

@@ -9,7 +9,10 @@ false alarms; comparing loosely hides real failures. The rules here are explicit
   later computed from its receipt on (K08.FR.02), so the seconds before its schedule start are not compared;
 * a reported limit below zero, or at or above ``unconstrained_at``, means "no OCPP limit" and matches an
   expected local-limit period (one whose ``governed_by`` is empty);
-* a reported schedule in the other unit is converted with the nominal voltage and the period's phases;
+* a reported schedule in the other unit is converted with the nominal voltage and the period's phases; with no
+  voltage known (a DC EVSE: its A is a DC current, whose W depend on the DC voltage) nothing is converted, and
+  what would need a conversion (a reported schedule in the other unit, an expected period the engine converted)
+  is not judged but listed in :attr:`CompositeComparison.unjudged`;
 * limits match within ``tolerance_abs`` or ``tolerance_rel`` (whichever is larger), start times within
   ``start_tolerance_s`` (a boundary that moved less than that is not a difference).
 """
@@ -80,6 +83,13 @@ class Difference:
 class CompositeComparison:
     verdict: Verdict
     differences: tuple[Difference, ...] = ()
+    unjudged: tuple[tuple[int, int], ...] = ()  # [start, end) seconds not compared: a conversion needs the voltage
+
+    def describe_unjudged(self) -> str | None:
+        if not self.unjudged:
+            return None
+        spans = ", ".join(f"{a}s–{b}s" for a, b in self.unjudged)
+        return f"not compared over {spans}: A and W of a DC EVSE convert only with its DC voltage, which is unknown"
 
 
 def _expected_steps(expected: CompositeSchedule) -> list[tuple[int, float | None]]:
@@ -93,7 +103,7 @@ def _shift(reported: ReportedComposite, expected: CompositeSchedule, tolerance: 
     return 0 if abs(shift) <= tolerance.start_tolerance_s else shift
 
 
-def _reported_steps(reported: ReportedComposite, expected: CompositeSchedule, *, voltage: float,
+def _reported_steps(reported: ReportedComposite, expected: CompositeSchedule, *, voltage: float | None,
                     default_phases: int, tolerance: Tolerance) -> list[tuple[int, float | None]]:
     shift = _shift(reported, expected, tolerance)
     want = expected.charging_rate_unit
@@ -104,6 +114,7 @@ def _reported_steps(reported: ReportedComposite, expected: CompositeSchedule, *,
             limit = None
         else:
             if reported.charging_rate_unit is not want:
+                assert voltage is not None  # the caller does not compare other-unit answers without one
                 factor = voltage * (period.number_phases or default_phases)
                 limit = limit * factor if want is ChargingRateUnit.W else limit / factor
             # unconstrained_at is in the expected unit, so it is applied after the conversion.
@@ -124,13 +135,19 @@ def _value_at(steps: list[tuple[int, float | None]], t: int) -> float | None:
     return value
 
 
-def compare_composites(expected: CompositeSchedule, reported: ReportedComposite, *, voltage: float = 230.0,
+def compare_composites(expected: CompositeSchedule, reported: ReportedComposite, *, voltage: float | None = 230.0,
                        default_phases: int = 3, tolerance: Tolerance | None = None) -> CompositeComparison:
-    """Compare over the expected window; :attr:`Verdict.APPLIED` or :attr:`Verdict.MISMATCH` with differences."""
+    """Compare over the expected window; :attr:`Verdict.APPLIED` or :attr:`Verdict.MISMATCH` with differences.
+
+    ``voltage`` None: A and W cannot be converted (see the module notes); the parts that would need it are left
+    out, and an answer that is all in the other unit is compared nowhere (APPLIED, with everything unjudged)."""
     tolerance = tolerance or Tolerance()
+    end = max(expected.duration, 1)
+    if voltage is None and reported.charging_rate_unit is not expected.charging_rate_unit:
+        return CompositeComparison(Verdict.APPLIED, (), ((0, end),))
     want = _expected_steps(expected)
     got = _reported_steps(reported, expected, voltage=voltage, default_phases=default_phases, tolerance=tolerance)
-    end = max(expected.duration, 1)
+    unjudged = _converted_spans(expected, end) if voltage is None else []
     # K08.FR.02: the charger computes "from the moment of message receipt"; one that received the request more than
     # the tolerance later (a slow link, a busy charger) says nothing about the time before, which is not a gap.
     covered = max(0, _shift(reported, expected, tolerance))
@@ -139,12 +156,30 @@ def compare_composites(expected: CompositeSchedule, reported: ReportedComposite,
     raw: list[Difference] = []
     for i, start in enumerate(points):
         stop = points[i + 1] if i + 1 < len(points) else end
+        if any(a <= start < b for a, b in unjudged):
+            continue
         a, b = _value_at(want, start), _value_at(got, start)
         same = (a is None and b is None) or (a is not None and b is not None and tolerance.limits_match(a, b))
         if not same:
             raw.append(Difference(start, stop, a, b))
     differences = _drop_boundary_jitter(_merge(raw), tolerance.start_tolerance_s)
-    return CompositeComparison(Verdict.MISMATCH if differences else Verdict.APPLIED, tuple(differences))
+    return CompositeComparison(
+        Verdict.MISMATCH if differences else Verdict.APPLIED, tuple(differences), tuple(unjudged)
+    )
+
+
+def _converted_spans(expected: CompositeSchedule, end: int) -> list[tuple[int, int]]:
+    """Where the expected limit is the engine's conversion from the other unit (with a voltage it assumed)."""
+    spans: list[tuple[int, int]] = []
+    periods = expected.periods
+    for i, period in enumerate(periods):
+        if period.transformed:
+            stop = periods[i + 1].start_period if i + 1 < len(periods) else end
+            if spans and spans[-1][1] == period.start_period:
+                spans[-1] = (spans[-1][0], stop)
+            else:
+                spans.append((period.start_period, stop))
+    return spans
 
 
 def _merge(differences: Sequence[Difference]) -> list[Difference]:

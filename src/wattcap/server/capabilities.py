@@ -8,7 +8,8 @@ validation.
 
 A request that times out is retried with exponential back-off. A station that never answers is recorded as
 ``never_answered`` (keeping whatever an earlier read learned) and in the audit log; a station that answers with a
-CALLERROR or leaves out required keys is ``partial``.
+CALLERROR or leaves out required keys is ``partial``, and so is one whose device report does not come whole
+(every part, seqNo 0 to the last, whatever their order; the document says ``reportComplete``).
 """
 
 from __future__ import annotations
@@ -127,29 +128,71 @@ class CapabilityReader:
     async def _read_v201(self, station_id: str) -> _Read:
         answer = await self._call(station_id, WireCall("GetVariables", caps.variables_request()))
         report, complete = await self._device_report(station_id)
-        return _Read(caps.document_v201(answer.get("getVariableResult") or [], report), complete)
+        document = caps.document_v201(answer.get("getVariableResult") or [], report)
+        # Validation reads the station's EVSEs from the report: one with parts missing does not list them all.
+        document["reportComplete"] = complete
+        return _Read(document, complete)
 
     async def _device_report(self, station_id: str) -> tuple[list[dict[str, Any]], bool]:
-        """The reportData of a FullInventory report, and whether it came complete."""
+        """The reportData of a FullInventory report, and whether it came whole. A report that does not come whole
+        is asked for again (as a request that times out is): a station may have lost it, e.g. one asked right
+        after its boot was accepted. If none comes whole, the fullest one is returned."""
+        fullest: list[dict[str, Any]] = []
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                delay = self.retry.delay(attempt - 1)
+                log.info("station %s: device report incomplete; asking again in %g s", station_id, delay)
+                await asyncio.sleep(delay)
+            found = await self._one_device_report(station_id)
+            if found is None:
+                return fullest, False
+            report, complete = found
+            if complete:
+                return report, True
+            if len(report) >= len(fullest):
+                fullest = report
+        log.warning("station %s: the device report did not complete", station_id)
+        return fullest, False
+
+    async def _one_device_report(self, station_id: str) -> tuple[list[dict[str, Any]], bool] | None:
+        """One GetBaseReport and the parts that came within the report timeout; None if the station has none."""
         request_id = next(self._request_ids)
+        parts = _ReportParts()
         collector = self.hub.collector(
-            DeviceReportReceived, station_id, where=lambda e: e.request_id == request_id,
-            last=lambda e: not e.more_to_come,
+            DeviceReportReceived, station_id, where=lambda e: e.request_id == request_id, last=parts.add
         )
         try:
             try:
                 answer = await self._call(station_id, WireCall("GetBaseReport", caps.base_report_request(request_id)))
             except CallRejected as exc:
                 log.info("station %s has no device report: %s", station_id, exc)
-                return [], False
+                return None
             if answer.get("status") != "Accepted":
-                return [], False
+                return None
             try:
-                events = await collector.wait(self.retry.report_timeout_s)
+                await collector.wait(self.retry.report_timeout_s)
             except TimeoutError:
-                log.warning("station %s: the device report did not complete", station_id)
-                return [dict(r) for e in collector.events for r in e.report_data], False
+                return parts.report(), False
         finally:
             self.hub.release(collector)
-        ordered = sorted(events, key=lambda e: e.seq_no)
-        return [dict(r) for e in ordered for r in e.report_data], True
+        return parts.report(), True
+
+
+class _ReportParts:
+    """The NotifyReport parts of one report as they arrive. Whole once the last one (tbc false) and every seqNo
+    before it came, in whatever order: the last part alone does not say that the others arrived."""
+
+    def __init__(self) -> None:
+        self._parts: dict[int, DeviceReportReceived] = {}
+        self._last: int | None = None
+
+    def add(self, event: DeviceReportReceived) -> bool:
+        """Keep ``event``; True once the report is whole."""
+        self._parts.setdefault(event.seq_no, event)  # a part sent twice counts once
+        if not event.more_to_come:
+            self._last = event.seq_no
+        return self._last is not None and all(seq in self._parts for seq in range(self._last + 1))
+
+    def report(self) -> list[dict[str, Any]]:
+        """The reportData of the parts that came, in seqNo order."""
+        return [dict(r) for seq in sorted(self._parts) for r in self._parts[seq].report_data]

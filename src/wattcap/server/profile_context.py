@@ -38,6 +38,12 @@ class StationContext:
     desired: tuple[DesiredProfile, ...]
     transactions: tuple[Transaction, ...]
     foreign: tuple[HeldProfile, ...] = ()  # what the charger last reported under ids that are not wattcap's
+    # The count of this process's profile writes to the station when this was read, if none was on its way then
+    # (None: unknown, or the charger may have held something the store did not say yet; see WritesOnTheWay).
+    writes_seen: int | None = None
+    # Versions the charger accepted of profiles whose desired record has changed since and is not accepted yet (an
+    # update queued, on its way, refused or unanswered): until the charger takes the new one it holds these.
+    held_before: tuple[DesiredProfile, ...] = ()
 
     @property
     def policy(self) -> InstallPolicy:
@@ -63,8 +69,19 @@ class StationContext:
         return self._installed(_MAYBE_HELD)
 
     def expected_installed(self) -> tuple[InstalledProfile, ...]:
-        """What the charger should hold now: the profiles it accepted (and other parties' known ones)."""
-        return self._installed((DesiredStatus.INSTALLED,))
+        """What the charger should hold now: the profiles it accepted (and other parties' known ones), an updated
+        profile in the version it accepted last until it accepts the new one."""
+        installed = self._installed((DesiredStatus.INSTALLED,))
+        if not self.held_before:
+            return installed
+        accepted = {d.profile_id for d in self.desired if d.status == DesiredStatus.INSTALLED}
+        wanted = {d.profile_id for d in self.desired}
+        earlier = tuple(
+            InstalledProfile(h.evse_id, profile_from_json(h.wire, h.ocpp_version))
+            for h in self.held_before
+            if h.profile_id in wanted and h.profile_id not in accepted
+        )
+        return earlier + installed
 
     def with_installed(self, evse_id: int, profile: ChargingProfile) -> StationContext:
         """This context as it is once the charger accepted ``profile`` (its desired record marked installed)."""
@@ -81,10 +98,11 @@ class StationContext:
 
 
 async def load_context(
-    registry: StationRegistry, repository: Repository, station_id: str, foreign: tuple[HeldProfile, ...] = ()
+    registry: StationRegistry, repository: Repository, station_id: str, foreign: tuple[HeldProfile, ...] = (),
+    writes_seen: int | None = None, held_before: tuple[DesiredProfile, ...] = (),
 ) -> StationContext:
     """The station's context from the store (one read transaction); raises :class:`UnknownStationError` for a
-    station never registered."""
+    station never registered. ``writes_seen`` and ``held_before``: see :class:`StationContext`."""
     snapshot = await repository.station_snapshot(station_id)
     if snapshot is None:
         raise UnknownStationError(station_id)
@@ -98,7 +116,9 @@ async def load_context(
     if snapshot.capabilities is not None:
         config = station_facts(snapshot.capabilities.document).apply(config)
     transactions = tuple(Transaction(t.evse_id, t.transaction_id, t.started_at) for t in snapshot.transactions)
-    return StationContext(station_id, version, config, snapshot.desired, transactions, foreign)
+    return StationContext(
+        station_id, version, config, snapshot.desired, transactions, foreign, writes_seen, held_before
+    )
 
 
 class ContextCache:

@@ -17,6 +17,7 @@ from wattcap.core.lifecycle import DrawTolerance, find_violations
 from wattcap.core.model import CompositeSchedule
 from wattcap.core.station import StationConfig
 from wattcap.server.lifecycle_types import DrawViolation, LifecycleSettings
+from wattcap.server.profile_verify import conversion_voltage
 from wattcap.store import Repository
 
 log = logging.getLogger("wattcap.server.profiles")
@@ -50,7 +51,7 @@ class DrawMonitor:
         del timeline[:-_KEPT]
         s = self.settings
         self._tolerances[station_id] = DrawTolerance(
-            s.draw_abs_a, s.draw_rel, config.supply_voltage_v, config.default_number_phases
+            s.draw_abs_a, s.draw_rel, conversion_voltage(config), config.default_number_phases
         )
 
     async def check(self, event: MeterValuesReceived) -> None:

@@ -79,15 +79,19 @@ from wattcap.server.lifecycle_types import (
 from wattcap.server.profile_context import ContextCache, StationContext, load_context
 from wattcap.server.profile_draw import DrawMonitor
 from wattcap.server.profile_exchange import Exchange, exchange, exchange_unsettled
-from wattcap.server.profile_verify import CompositeVerifier
+from wattcap.server.profile_verify import CompositeVerifier, WritesOnTheWay
 from wattcap.server.profile_writer import RateLimited, WriteQueue
 from wattcap.server.stations import StationRegistry
-from wattcap.store import DesiredProfile, Repository, UnknownStationError, desired_from_profile
+from wattcap.store import DesiredProfile, ProfileIdTakenError, Repository, UnknownStationError, desired_from_profile
 from wattcap.store.batch import Job
 
 log = logging.getLogger("wattcap.server.profiles")
 
 _TX = ChargingProfilePurpose.TX
+#: How often a new profile's id is chosen again when another writer reserved it first. Each retry reads the
+#: store, which holds every id reserved so far, so only writers that keep reserving in the same instant can
+#: exhaust this: a bound, not a wait.
+_RESERVE_ATTEMPTS = 5
 _STATUS_OF_VERDICT = {
     Verdict.REJECTED: DesiredStatus.REJECTED,
     Verdict.UNSUPPORTED: DesiredStatus.UNSUPPORTED,
@@ -127,7 +131,14 @@ class ProfileService:
         self.boot_count: dict[str, int] = defaultdict(int)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._foreign: dict[str, tuple[HeldProfile, ...]] = {}
-        self.verifier = CompositeVerifier(registry, repository, clock, self.settings)
+        #: Per station, the version of each profile the charger accepted last, kept while an update of it is not
+        #: accepted yet: the charger still holds that version (StationContext.held_before).
+        self._held_before: dict[str, dict[int, DesiredProfile]] = defaultdict(dict)
+        #: Writes on their way to each station: a composite read-back waits for them to be stored.
+        self.on_the_way = WritesOnTheWay()
+        self.verifier = CompositeVerifier(
+            registry, repository, clock, self.settings, writes=self.on_the_way, load=self._context
+        )
         self.draw = DrawMonitor(repository, clock, self.settings, notify=self._publish)
         self._remote_starts: dict[tuple[str, int], int] = {}  # (station, evse) -> remoteStartId awaited
         self._request_ids = itertools.count(1)
@@ -198,7 +209,10 @@ class ProfileService:
     async def _context(self, station_id: str) -> StationContext:
         """The station's context read from the store now (and kept for the write path)."""
         generation = self._contexts.generation(station_id)
-        ctx = await load_context(self.registry, self.repository, station_id, self._foreign.get(station_id, ()))
+        ctx = await load_context(
+            self.registry, self.repository, station_id, self._foreign.get(station_id, ()),
+            self.on_the_way.seen(station_id), tuple(self._held_before.get(station_id, {}).values()),
+        )
         self._contexts.put(ctx, generation)
         return ctx
 
@@ -272,9 +286,9 @@ class ProfileService:
         purpose = self._band_purpose(band, profile)
         async with self._locks[station_id]:
             ctx = await self._recent_context(station_id)
-            prepared = await self._allocated(ctx, band, evse_id, profile, purpose, actor)
-            findings = await self._validate(ctx, evse_id, prepared, RequestContext.SET_CHARGING_PROFILE, actor)
-            await self._put_desired(ctx, evse_id, prepared, band, actor, reason, "profile.set", before=None)
+            _, prepared, findings = await self._put_new(
+                ctx, band, evse_id, profile, purpose, RequestContext.SET_CHARGING_PROFILE, actor, reason, "profile.set"
+            )
         return await self._submit(station_id, ActionKind.SET, evse_id, prepared, findings, paced=paced, verify=verify)
 
     async def update_profile(
@@ -295,6 +309,8 @@ class ProfileService:
                 )
             prepared = prepare_profile(profile, profile_id=profile_id, stack_level=old.stack_level, purpose=old.purpose)
             findings = await self._validate(ctx, current.evse_id, prepared, RequestContext.SET_CHARGING_PROFILE, actor)
+            if current.status == DesiredStatus.INSTALLED:
+                self._held_before[station_id][profile_id] = current
             await self._put_desired(
                 ctx, current.evse_id, prepared, current.owner, actor, reason, "profile.update", before=current.wire
             )
@@ -414,25 +430,26 @@ class ProfileService:
             raise ProfileRefused("a remote start with a profile names the EVSE it starts on (evse_id >= 1)")
         async with self._locks[station_id]:
             ctx = await self._context(station_id)
-            prepared = await self._allocated(ctx, band, evse_id, profile, purpose, actor)
-            findings = await self._validate(ctx, evse_id, prepared, RequestContext.REMOTE_START, actor)
-            await self._put_desired(ctx, evse_id, prepared, band, actor, reason, "profile.remote_start", before=None)
+            ctx, prepared, findings = await self._put_new(
+                ctx, band, evse_id, profile, purpose, RequestContext.REMOTE_START, actor, reason, "profile.remote_start"
+            )
         remote_start_id = await self.repository.next_transaction_id("remote_start_id")
         self._remote_starts[station_id, evse_id] = remote_start_id
         call = messages.remote_start_call(ctx.version, evse_id, id_token, prepared, remote_start_id)
-        reply = await self._exchange(ctx, call, evse_id, prepared.id)
-        verdict, why = reply.judged()
-        if verdict is None:
-            # Accepted: the charger holds the profile for the transaction it is about to start (K05, S16 §5.16.2).
-            await self._mark(station_id, prepared.id, DesiredStatus.INSTALLED, None)
-            verdict, why = Verdict.APPLIED, "accepted; verified when the transaction starts"
-        elif verdict is not Verdict.NO_ANSWER:
-            # No transaction will start, so there will be no profile; a silent charger may still start one.
-            await self.repository.delete_desired_profile(station_id, prepared.id, reason=why)
-            self._changed_station(station_id)
-            self._remote_starts.pop((station_id, evse_id), None)
-        else:
-            await self._mark(station_id, prepared.id, DesiredStatus.NO_ANSWER, why)
+        async with self.on_the_way.sending(station_id):
+            reply = await self._exchange(ctx, call, evse_id, prepared.id)
+            verdict, why = reply.judged()
+            if verdict is None:
+                # Accepted: the charger holds the profile for the transaction it is about to start (K05, S16 §5.16.2).
+                await self._mark(station_id, prepared.id, DesiredStatus.INSTALLED, None)
+                verdict, why = Verdict.APPLIED, "accepted; verified when the transaction starts"
+            elif verdict is not Verdict.NO_ANSWER:
+                # No transaction will start, so there will be no profile; a silent charger may still start one.
+                await self.repository.delete_desired_profile(station_id, prepared.id, reason=why)
+                self._changed_station(station_id)
+                self._remote_starts.pop((station_id, evse_id), None)
+            else:
+                await self._mark(station_id, prepared.id, DesiredStatus.NO_ANSWER, why)
         result = ChangeResult(station_id, "remote_start", prepared.id, evse_id, verdict, why, findings=findings)
         self._publish(result)
         return result
@@ -541,24 +558,26 @@ class ProfileService:
     ) -> ChangeResult:
         ctx = await self._recent_context(station_id)
         call = messages.set_profile_call(ctx.version, evse_id, profile)
-        reply, finish = await self._exchange_unsettled(ctx, call, evse_id, profile.id)
-        verdict, why = reply.judged()
-        result = ChangeResult(station_id, kind.value, profile.id, evse_id, Verdict.APPLIED, findings=findings)
-        # The answer and the profile's new status are written together (one transaction).
-        if verdict is not None:
-            result = replace(result, verdict=verdict, reason=why)
-            if reply.answer is not None and reply.answer.reason_code == RATE_LIMIT_EXCEEDED:
-                await self.repository.write_together(finish)
-                wait = retry_after_s(reply.answer.additional_info, self.settings.rate_limit_retry_s)
-                raise RateLimited(wait, result)
-            status = _STATUS_OF_VERDICT[verdict]
-            marked = self._mark_job(station_id, profile.id, status, why)
-            _, stored = await self.repository.write_together(finish, marked)
+        async with self.on_the_way.sending(station_id):
+            reply, finish = await self._exchange_unsettled(ctx, call, evse_id, profile.id)
+            verdict, why = reply.judged()
+            result = ChangeResult(station_id, kind.value, profile.id, evse_id, Verdict.APPLIED, findings=findings)
+            # The answer and the profile's new status are written together (one transaction).
+            if verdict is not None:
+                result = replace(result, verdict=verdict, reason=why)
+                if reply.answer is not None and reply.answer.reason_code == RATE_LIMIT_EXCEEDED:
+                    await self.repository.write_together(finish)
+                    wait = retry_after_s(reply.answer.additional_info, self.settings.rate_limit_retry_s)
+                    raise RateLimited(wait, result)
+                status = _STATUS_OF_VERDICT[verdict]
+                marked = self._mark_job(station_id, profile.id, status, why)
+                _, stored = await self.repository.write_together(finish, marked)
+                self._contexts.apply(station_id, stored)
+                return result
+            installed = self._mark_job(station_id, profile.id, DesiredStatus.INSTALLED, None)
+            _, stored = await self.repository.write_together(finish, installed)
             self._contexts.apply(station_id, stored)
-            return result
-        installed = self._mark_job(station_id, profile.id, DesiredStatus.INSTALLED, None)
-        _, stored = await self.repository.write_together(finish, installed)
-        self._contexts.apply(station_id, stored)
+            self._held_before[station_id].pop(profile.id, None)
         if not verify:
             # What the charger now holds is what was just sent: the context read before the send, with this
             # profile installed, is enough for the draw check (one store round trip less per write).
@@ -571,18 +590,21 @@ class ProfileService:
     ) -> ChangeResult:
         ctx = await self._context(station_id)
         call = messages.clear_call(ctx.version, ClearChargingProfileRequest(profile_id=profile_id))
-        reply = await self._exchange(ctx, call, evse_id, profile_id)
-        result = ChangeResult(station_id, ActionKind.CLEAR.value, profile_id, evse_id, Verdict.APPLIED)
-        if not reply.status_in("Accepted", "Unknown"):
-            verdict, why = reply.judged()
-            verdict = verdict or Verdict.REJECTED
-            if verdict is not Verdict.NO_ANSWER and ctx.find(profile_id) is not None:
-                await self._mark(station_id, profile_id, _STATUS_OF_VERDICT.get(verdict, DesiredStatus.REJECTED), why)
-            return replace(result, verdict=verdict, reason=why)
-        if reply.status_in("Unknown"):
-            result = replace(result, reason=f"the charger held no profile {profile_id}")
-        await self.repository.delete_desired_profile(station_id, profile_id, reason="cleared")
-        self._changed_station(station_id)
+        async with self.on_the_way.sending(station_id):
+            reply = await self._exchange(ctx, call, evse_id, profile_id)
+            result = ChangeResult(station_id, ActionKind.CLEAR.value, profile_id, evse_id, Verdict.APPLIED)
+            if not reply.status_in("Accepted", "Unknown"):
+                verdict, why = reply.judged()
+                verdict = verdict or Verdict.REJECTED
+                if verdict is not Verdict.NO_ANSWER and ctx.find(profile_id) is not None:
+                    status = _STATUS_OF_VERDICT.get(verdict, DesiredStatus.REJECTED)
+                    await self._mark(station_id, profile_id, status, why)
+                return replace(result, verdict=verdict, reason=why)
+            if reply.status_in("Unknown"):
+                result = replace(result, reason=f"the charger held no profile {profile_id}")
+            await self.repository.delete_desired_profile(station_id, profile_id, reason="cleared")
+            self._held_before[station_id].pop(profile_id, None)
+            self._changed_station(station_id)
         if evse_id is None:
             return result
         if not verify:
@@ -600,14 +622,16 @@ class ProfileService:
             actor, "profile.clear_criteria", target=station_id, reason=reason,
             before=[d.wire for d in matching],
         )
-        reply = await self._exchange(ctx, messages.clear_call(ctx.version, criteria), criteria.evse_id, None)
-        result = ChangeResult(station_id, "clear_criteria", None, criteria.evse_id, Verdict.APPLIED)
-        if not reply.status_in("Accepted", "Unknown"):
-            verdict, why = reply.judged()
-            return replace(result, verdict=verdict or Verdict.REJECTED, reason=why)
-        for d in matching:
-            await self.repository.delete_desired_profile(station_id, d.profile_id, reason="cleared by criteria")
-        self._changed_station(station_id)
+        async with self.on_the_way.sending(station_id):
+            reply = await self._exchange(ctx, messages.clear_call(ctx.version, criteria), criteria.evse_id, None)
+            result = ChangeResult(station_id, "clear_criteria", None, criteria.evse_id, Verdict.APPLIED)
+            if not reply.status_in("Accepted", "Unknown"):
+                verdict, why = reply.judged()
+                return replace(result, verdict=verdict or Verdict.REJECTED, reason=why)
+            for d in matching:
+                await self.repository.delete_desired_profile(station_id, d.profile_id, reason="cleared by criteria")
+                self._held_before[station_id].pop(d.profile_id, None)
+            self._changed_station(station_id)
         return await self._after_change(station_id, result, criteria.evse_id or 0, None)
 
     async def _mark(self, station_id: str, profile_id: int, status: DesiredStatus, reason: str | None) -> None:
@@ -623,6 +647,9 @@ class ProfileService:
     async def _after_change(
         self, station_id: str, result: ChangeResult, evse_id: int, unit: ChargingRateUnit | None
     ) -> ChangeResult:
+        # Read once the other writes on their way are stored: the draw check and the read-back expect what the
+        # charger holds, and it may hold those already.
+        await self.on_the_way.quiet(station_id)
         ctx = await self._context(station_id)
         self._remember_limits(ctx, ctx.evses_of(evse_id))
         chosen = self.verifier.unit(ctx, unit)
@@ -638,6 +665,31 @@ class ProfileService:
             self.draw.remember(ctx.station_id, ctx.config, composite)
 
     # ---- helpers ---------------------------------------------------------------------------------------------
+
+    async def _put_new(
+        self, ctx: StationContext, band: str, evse_id: int, profile: ChargingProfile,
+        purpose: ChargingProfilePurpose, context: RequestContext, actor: str, reason: str | None, action: str,
+    ) -> tuple[StationContext, ChargingProfile, tuple[Finding, ...]]:
+        """Allocate, validate and store a new profile; returns the context it was decided on, the profile and the
+        warnings. The id is chosen from what this node knows, which another node writing the same station at the
+        same instant may have chosen too: the store reserves it (an insert, not an upsert), and an id taken
+        meanwhile is chosen again, from the store as it is now (which holds the other writer's profile)."""
+        for attempt in range(1, _RESERVE_ATTEMPTS + 1):
+            prepared = await self._allocated(ctx, band, evse_id, profile, purpose, actor)
+            findings = await self._validate(ctx, evse_id, prepared, context, actor)
+            try:
+                await self._put_desired(ctx, evse_id, prepared, band, actor, reason, action, before=None, new=True)
+            except ProfileIdTakenError:
+                log.info("profile id %s of %s was reserved by another writer (attempt %d); choosing again",
+                         prepared.id, ctx.station_id, attempt)
+                self._changed_station(ctx.station_id)
+                ctx = await self._context(ctx.station_id)
+                continue
+            return ctx, prepared, findings
+        raise ProfileRefused(
+            f"band {band} on {ctx.station_id}: every id chosen was reserved by another writer first "
+            f"({_RESERVE_ATTEMPTS} attempts); try again"
+        )
 
     async def _allocated(
         self, ctx: StationContext, band: str, evse_id: int, profile: ChargingProfile,
@@ -686,11 +738,14 @@ class ProfileService:
 
     async def _put_desired(
         self, ctx: StationContext, evse_id: int, profile: ChargingProfile, owner: str, actor: str,
-        reason: str | None, action: str, *, before: Any,
+        reason: str | None, action: str, *, before: Any, new: bool = False,
     ) -> None:
+        """Store the desired profile with its audit entry. ``new``: under an id nobody holds yet, else
+        :class:`ProfileIdTakenError` and nothing stored; otherwise the profile of that id is replaced."""
         record = desired_from_profile(ctx.station_id, evse_id, profile, ctx.version, owner)
+        put = self.repository.create_desired_profile_job if new else self.repository.put_desired_profile_job
         stored, _ = await self.repository.write_together(
-            self.repository.put_desired_profile_job(record, reason=reason or action),
+            put(record, reason=reason or action),
             self.repository.append_audit_job(
                 actor, action, target=f"{ctx.station_id}/{profile.id}", reason=reason, before=before,
                 after=record.wire,

@@ -71,6 +71,12 @@ class StationHost(Protocol):
         """Queue events to be sent, in order."""
         ...
 
+    def emit_after_answer(self, events: Iterable[StationEvent]) -> None:
+        """Queue what the station owes for an answer it just gave the control plane (a NotifyReport after an
+        Accepted GetBaseReport, ...). The call came over a live link: this is queued even before the station is
+        online, as when the control plane asks right after accepting the boot (sent once the boot is handled)."""
+        ...
+
     def schedule_reboot(self) -> None:
         """Reboot the station once the current call is answered."""
         ...
@@ -153,7 +159,7 @@ class StationChargePoint(ChargePoint):
 
     def _flush(self) -> None:
         events, self._later = self._later, []
-        self._host.emit(events)
+        self._host.emit_after_answer(events)
 
     def _set_profile(self, evse_id: int, data: Any) -> Verdict:
         """SetChargingProfile: install (or refuse) the profile; a verdict with a call error answers with it."""

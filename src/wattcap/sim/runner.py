@@ -29,6 +29,7 @@ import websockets
 from ocpp.exceptions import OCPPError
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from wattcap.aio import stop_if_cancelled
 from wattcap.core.model import OcppVersion
 from wattcap.sim.clock import Clock
 from wattcap.sim.ev import EV
@@ -124,6 +125,11 @@ class StationRunner:
         """Queue events to be sent; while offline only transaction messages are kept."""
         self.outbox.extend(list(events), online=self.station.online)
 
+    def emit_after_answer(self, events: Iterable[StationEvent]) -> None:
+        # Not station.online: that is set only once the boot's answer is handled, and the control plane may ask
+        # before (what is queued now is dropped with the volatile rest if the link goes before it is sent).
+        self.outbox.extend(list(events), online=True)
+
     def schedule_reboot(self) -> None:
         self._spawn(self.reboot())
 
@@ -151,8 +157,9 @@ class StationRunner:
         """A reset: end transactions (sent first if connected), drop the link, stay off for ``reboot_s``, boot."""
         self.emit(self.station.reboot(self.clock.now()))
         if self.station.online:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.outbox.drained(), self.options.response_timeout_s)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for may swallow a cancel (wattcap.aio)
+                async with asyncio.timeout(self.options.response_timeout_s):
+                    await self.outbox.drained()
         was_up = self._link_up.is_set()
         self._link_up.clear()
         self._end_session.set()
@@ -251,6 +258,7 @@ class StationRunner:
 
     async def _boot(self, cp) -> None:
         while True:
+            stop_if_cancelled()  # cp.call may have swallowed the cancel of a stopping station
             result = await cp.call(self.adapter.boot_request(), suppress=False)
             if result.interval:
                 self.settings.heartbeat_interval_s = float(result.interval)
@@ -271,6 +279,7 @@ class StationRunner:
 
     async def _send_loop(self, cp) -> None:
         while True:
+            stop_if_cancelled()  # cp.call may have swallowed the cancel of a stopping station
             envelope = await self.outbox.next()
             request = self.adapter.encode(envelope)
             if request is not None:
@@ -289,6 +298,7 @@ class StationRunner:
 
     async def _heartbeat_loop(self, cp) -> None:
         while True:
+            stop_if_cancelled()  # cp.call may have swallowed the cancel of a stopping station
             await self.clock.sleep(self.settings.heartbeat_interval_s)
             await cp.call(self.adapter.heartbeat_request(), suppress=False)
 
@@ -307,8 +317,9 @@ class StationRunner:
             if wait > 0:
                 await self.clock.sleep(wait)
             if not self._booted.is_set():
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._booted.wait(), self.options.connect_timeout_s)
+                with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for may swallow a cancel
+                    async with asyncio.timeout(self.options.connect_timeout_s):
+                        await self._booted.wait()
             try:
                 self.plug_in(arrival.evse_id, arrival.vehicle(start), id_token=arrival.id_token)
             except (KeyError, ValueError) as exc:

@@ -10,7 +10,7 @@ Typical use by the server::
 """
 
 from wattcap.store.db import DEFAULT_URL, ENV_VAR, create_engine, database_url, migrate, schema_revision
-from wattcap.store.errors import StationExistsError, StoreError, UnknownStationError
+from wattcap.store.errors import ProfileIdTakenError, StationExistsError, StoreError, UnknownStationError
 from wattcap.store.profiles import desired_from_profile
 from wattcap.store.records import (
     ApiClient,
@@ -58,6 +58,7 @@ __all__ = [
     "IssuedToken",
     "JournalEntry",
     "OperationOutcome",
+    "ProfileIdTakenError",
     "ProfileOperation",
     "Repository",
     "SampleBucket",

@@ -21,3 +21,14 @@ class StationExistsError(StoreError):
     def __init__(self, station_id: str) -> None:
         super().__init__(f"station {station_id!r} already exists")
         self.station_id = station_id
+
+
+class ProfileIdTakenError(StoreError):
+    """``create_desired_profile`` for a profile id the station already has: another writer (another node, or
+    another task here) reserved it since the caller chose it. Nothing of the caller's write unit is kept; it
+    picks an id again from what the store holds now."""
+
+    def __init__(self, station_id: str, profile_id: int) -> None:
+        super().__init__(f"station {station_id!r} already has a desired profile {profile_id}")
+        self.station_id = station_id
+        self.profile_id = profile_id

@@ -21,6 +21,7 @@ from wattcap.core.model import ChargingProfile, OcppVersion
 from wattcap.ocpp.profile_json import profile_to_json
 from wattcap.store._base import StoreBase
 from wattcap.store.batch import Job
+from wattcap.store.errors import ProfileIdTakenError
 from wattcap.store.records import DesiredProfile, DesiredProfileRevision, OperationOutcome, ProfileOperation
 from wattcap.store.schema import desired_profile_history, desired_profiles, profile_operations
 
@@ -81,17 +82,7 @@ class ProfileStore(StoreBase):
     def put_desired_profile_job(self, profile: DesiredProfile, *, reason: str | None = None) -> Job:
         """:meth:`put_desired_profile` as a job for :meth:`write_together`."""
         now = self._clock()
-        content = {
-            "evse_id": profile.evse_id,
-            "purpose": str(profile.purpose),
-            "stack_level": profile.stack_level,
-            "owner": profile.owner,
-            "ocpp_version": str(profile.ocpp_version),
-            "wire": dict(profile.wire),
-            "status": profile.status,
-            "transaction_id": profile.transaction_id,
-            "updated_at": now,
-        }
+        content = self._content(profile, now)
         statement = self._insert(desired_profiles).values(
             station_id=profile.station_id, profile_id=profile.profile_id, revision=1, created_at=now, **content
         )
@@ -107,6 +98,57 @@ class ProfileStore(StoreBase):
             return _desired(row)
 
         return self._about(profile.station_id, job)
+
+    async def create_desired_profile(self, profile: DesiredProfile, *, reason: str | None = None) -> DesiredProfile:
+        """Store a desired profile under an id the station does not use yet; :class:`ProfileIdTakenError` if it
+        does (:meth:`create_desired_profile_job`)."""
+        (stored,) = await self._write(self.create_desired_profile_job(profile, reason=reason))
+        return stored
+
+    def create_desired_profile_job(self, profile: DesiredProfile, *, reason: str | None = None) -> Job:
+        """:meth:`create_desired_profile` as a job for :meth:`write_together`.
+
+        Allocating an id reads the ids in use and picks a free one; several nodes (or an API write and the site
+        cap) may pick the same one at the same instant. The insert is what reserves it: a second insert of the
+        key does nothing (on PostgreSQL it waits for the first writer's transaction and sees its row; SQLite has
+        one writer at a time), and the job raises, so the caller's whole unit (audit entry included) is undone
+        and the caller chooses again, instead of silently replacing the other writer's profile as an upsert
+        would."""
+        now = self._clock()
+        statement = (
+            self._insert(desired_profiles)
+            .values(
+                station_id=profile.station_id, profile_id=profile.profile_id, revision=1, created_at=now,
+                **self._content(profile, now),
+            )
+            .on_conflict_do_nothing(index_elements=[desired_profiles.c.station_id, desired_profiles.c.profile_id])
+            .returning(*desired_profiles.c)
+        )
+
+        async def job(connection: AsyncConnection) -> DesiredProfile:
+            await self._require_station(connection, profile.station_id)
+            row = (await connection.execute(statement)).mappings().one_or_none()
+            if row is None:
+                raise ProfileIdTakenError(profile.station_id, profile.profile_id)
+            await self._append_history(connection, row, "put", reason)
+            return _desired(row)
+
+        return self._about(profile.station_id, job)
+
+    @staticmethod
+    def _content(profile: DesiredProfile, now: datetime) -> dict[str, Any]:
+        """The columns a put writes (all but the key, the revision and the creation time)."""
+        return {
+            "evse_id": profile.evse_id,
+            "purpose": str(profile.purpose),
+            "stack_level": profile.stack_level,
+            "owner": profile.owner,
+            "ocpp_version": str(profile.ocpp_version),
+            "wire": dict(profile.wire),
+            "status": profile.status,
+            "transaction_id": profile.transaction_id,
+            "updated_at": now,
+        }
 
     async def set_desired_status(
         self, station_id: str, profile_id: int, status: str, *, reason: str | None = None

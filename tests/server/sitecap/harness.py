@@ -97,8 +97,13 @@ async def site_plane(tmp_path: Path, site: SiteDefinition, policy: CoordinatorPo
 
 
 @asynccontextmanager
-async def simulated_site(plane: SitePlane, specs: Sequence[StationSpec]) -> AsyncIterator[Simulation]:
-    """``specs`` registered and connected (capabilities read, fallbacks installed); no EV plugged in yet."""
+async def simulated_site(
+    plane: SitePlane, specs: Sequence[StationSpec], *, fallbacks_first: bool = True
+) -> AsyncIterator[Simulation]:
+    """``specs`` registered and connected (capabilities read, fallbacks installed); no EV plugged in yet.
+
+    ``fallbacks_first=False`` yields as soon as every station has booted, while its fallbacks are still on their
+    way: EVs plugged in then arrive as a fleet's do when it connects with cars waiting (``--arrivals now``)."""
     for spec in specs:
         await plane.repository.add_station(
             spec.station_id, PASSWORD, security_profile=1, ocpp_version=spec.ocpp_version.value
@@ -112,8 +117,9 @@ async def simulated_site(plane: SitePlane, specs: Sequence[StationSpec]) -> Asyn
     try:
         ids = [s.station_id for s in specs]
         await plane.service.wait_for(lambda: all(plane.service.boot_count[i] for i in ids), TIMEOUT)
-        await eventually(lambda: fallbacks_known(plane), what="every EVSE holds an acknowledged fallback")
-        await plane.controller.settled(TIMEOUT)
+        if fallbacks_first:
+            await eventually(lambda: fallbacks_known(plane), what="every EVSE holds an acknowledged fallback")
+            await plane.controller.settled(TIMEOUT)
         yield sim
     finally:
         task.cancel()

@@ -40,14 +40,14 @@ A201, B201 = ("CAP-201", 1), ("CAP-201", 2)
 ALL = (A16, B16, A201, B201)
 
 
-def site(cap_a: float = CAP_A) -> SiteDefinition:
+def site(cap_a: float = CAP_A, safe_a: float = SAFE_A) -> SiteDefinition:
     evses = (
         EvseSpec("CAP-16", 1, "grid", wiring=(L1, L2, L3)),
         EvseSpec("CAP-16", 2, "grid", wiring=(L2, L3, L1)),
         EvseSpec("CAP-201", 1, "grid", wiring=(L3, L1, L2)),
         EvseSpec("CAP-201", 2, "grid", wiring=(L1, L2, L3)),
     )
-    grid = Node("grid", max_current_a=cap_a, safe_current_a=SAFE_A)
+    grid = Node("grid", max_current_a=cap_a, safe_current_a=safe_a)
     return SiteDefinition("depot", SiteTopology((grid,), evses), lease_s=LEASE_S)
 
 
@@ -162,3 +162,42 @@ async def test_control_plane_killed_mid_update_the_stations_fall_back_to_their_s
         assert meter.worst_excess <= 1e-6, meter.worst_at
         late = [loads for at, loads in meter.history if (at - killed_at).total_seconds() > LEASE_S + 1.5]
         assert late and all(max(loads["grid"]) <= SAFE_A + 1e-6 for loads in late)
+
+
+async def test_a_session_limit_read_back_while_its_fallback_is_acknowledged_late_is_no_mismatch(tmp_path):
+    """EVs that arrive as the stations connect: each EVSE's fallback (0 A for most under ``minimum``) and its
+    first session limit (a TxProfile with a 300 s lease) are on their way together, and a busy store commits the
+    fallback's acknowledgement late. The charger holds the 0 A fallback by the time it is asked for its composite,
+    so after the lease it reports 0 A (1.6 §3.13.2, K08: the TxDefault applies again once the TxProfile's validity
+    ends); wattcap's expected composite must say so too, not "no limit" from a context read before the fallback's
+    acknowledgement was recorded."""
+    policy = replace(POLICY, lease_s=300, renew_before_s=100, fallback=FallbackPolicy("minimum"))
+    slow_ack_s = 1.0
+    # A safe limit of 6 A: the first EVSE's fallback is its 6 A minimum, every other EVSE's is 0 A.
+    async with site_plane(tmp_path, site(80.0, safe_a=6.0), policy) as plane:
+        repository = plane.repository
+        mark_job, write_together = repository.set_desired_status_job, repository.write_together
+
+        def marking(station_id, profile_id, status, **kwargs):
+            job = mark_job(station_id, profile_id, status, **kwargs)
+            job.fallback_acknowledged = status == "installed" and 30_000 <= profile_id < 40_000  # the default band
+            return job
+
+        async def committing(*jobs):
+            if any(getattr(job, "fallback_acknowledged", False) for job in jobs):
+                await asyncio.sleep(slow_ack_s)
+            return await write_together(*jobs)
+
+        repository.set_desired_status_job, repository.write_together = marking, committing
+        async with simulated_site(plane, stations(), fallbacks_first=False) as sim:
+            for key in ALL:
+                plug(sim, key)
+            await eventually(lambda: all(current(sim, k) > 0 for k in ALL))
+            await eventually(lambda: plane.controller.writes >= 8)  # a fallback and a session limit each
+            await settle(plane, slow_ack_s + 0.5)
+        verdicts = [r for station in ("CAP-16", "CAP-201") for r in await repository.verification_results(station)]
+    session_checks = [r for r in verdicts if any(
+        ref["purpose"] == "TxProfile" for p in r.expected["chargingSchedulePeriod"] for ref in p["governedBy"]
+    )]
+    assert session_checks, "no session limit was read back"
+    assert [(r.evse_id, r.detail) for r in verdicts if r.verdict != "applied"] == []

@@ -13,6 +13,8 @@ is the ground truth. A sample is judged against the limit the expected composite
   judged: wattcap cannot say what the charger may draw there;
 * the comparison is in the unit of the limit in force: per-phase current (the highest phase) for ``A``, total
   active power for ``W``; a measurand in the other unit is converted with the nominal voltage and the phases;
+  with no voltage known (a DC EVSE: its A is a DC current, its W depend on the DC voltage) nothing is converted,
+  and a sample that would need it is not judged;
 * a draw above ``allowed + max(abs, rel × allowed)`` is a violation; consecutive violating samples are one
   :class:`Violation` with the peak.
 """
@@ -36,16 +38,20 @@ class DrawTolerance:
     """How far above its limit a charger may draw before wattcap calls it a violation.
 
     ``abs_current_a`` is per phase (1 A: meters and EVs are not exact, and IEC 61851 pilot duty cycles quantise the
-    current); in W it becomes ``abs_current_a × voltage × phases``. ``rel`` is a fraction of the limit.
+    current); in W it becomes ``abs_current_a × voltage × phases``, or nothing without a voltage (DC: ``rel``
+    alone). ``rel`` is a fraction of the limit. ``voltage_v`` None: A and W are not converted (DC, voltage unknown).
     """
 
     abs_current_a: float = 1.0
     rel: float = 0.05
-    voltage_v: float = 230.0
+    voltage_v: float | None = 230.0
     default_phases: int = 3
 
     def margin(self, allowed: float, unit: ChargingRateUnit, phases: int) -> float:
-        absolute = self.abs_current_a if unit is _A else self.abs_current_a * self.voltage_v * phases
+        if unit is _A:
+            absolute = self.abs_current_a
+        else:
+            absolute = 0.0 if self.voltage_v is None else self.abs_current_a * self.voltage_v * phases
         return max(absolute, self.rel * allowed)
 
 
@@ -119,7 +125,7 @@ class _Instant:
                 powers[s.phase] = s.value
         return cls(at, currents, powers)
 
-    def measured(self, unit: ChargingRateUnit, phases: int, voltage: float) -> float | None:
+    def measured(self, unit: ChargingRateUnit, phases: int, voltage: float | None) -> float | None:
         per_phase = [v for p, v in self.currents.items() if p is not None]
         if unit is _A:
             if per_phase:
@@ -127,10 +133,12 @@ class _Instant:
             if None in self.currents:
                 return self.currents[None]
             power = self._total_power()
-            return None if power is None else power / (voltage * phases)
+            return None if power is None or voltage is None else power / (voltage * phases)
         power = self._total_power()
         if power is not None:
             return power
+        if voltage is None:
+            return None
         if per_phase:
             return sum(per_phase) * voltage
         return None if None not in self.currents else self.currents[None] * voltage * phases
@@ -141,10 +149,12 @@ class _Instant:
         return sum(self.powers.values()) if self.powers else None
 
 
-def _in_unit(step: LimitStep, unit: ChargingRateUnit, phases: int, voltage: float) -> float:
+def _in_unit(step: LimitStep, unit: ChargingRateUnit, phases: int, voltage: float | None) -> float | None:
     assert step.limit is not None
     if step.unit is unit:
         return step.limit
+    if voltage is None:
+        return None
     factor = voltage * (step.number_phases or phases)
     return step.limit * factor if unit is _W else step.limit / factor
 
@@ -171,8 +181,10 @@ def _allowed(
     if any(s.limit is None for s in recent) or not _covers(recent, at - reaction):
         return None
     phases = current.number_phases or tolerance.default_phases
-    allowed = max(_in_unit(s, current.unit, phases, tolerance.voltage_v) for s in recent)
-    return allowed, current.unit, phases
+    limits = [_in_unit(s, current.unit, phases, tolerance.voltage_v) for s in recent]
+    if None in limits:  # a limit of the reaction window in the other unit, and no voltage to convert it
+        return None
+    return max(limits), current.unit, phases  # type: ignore[type-var]
 
 
 def find_violations(

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 
 from nats.js.kv import KeyValue
 
+from wattcap.aio import stop_if_cancelled
 from wattcap.server.cluster.bus import Bus, token
 
 log = logging.getLogger("wattcap.cluster.lease")
@@ -70,6 +71,7 @@ class Leases:
         renewed_at = 0.0
         try:
             while True:
+                stop_if_cancelled()  # a renewal's answer may have swallowed the cancel of a stopping site cap
                 if revision is None:
                     try:
                         revision = await self.kv.create(key, value)
@@ -89,7 +91,13 @@ class Leases:
                     continue
                 except Exception as exc:
                     refused = "WrongLastSequence" in type(exc).__name__
-                    if refused or time.monotonic() - renewed_at >= self.lease_s / 2:
+                    late = time.monotonic() - renewed_at >= self.lease_s / 2
+                    if refused and not late and (own := await self._own_revision(key, value)) is not None:
+                        # Refused because an earlier renewal of ours was applied after we stopped waiting for
+                        # its answer (a stalled event loop): the lease is still ours, at that revision.
+                        revision = own
+                        continue
+                    if refused or late:
                         log.warning("cluster.lease.lost site=%s node=%s: %s", site_id, self.node_id,
                                     "taken by another node" if refused else f"not renewed ({exc!r})")
                         revision = None
@@ -100,6 +108,16 @@ class Leases:
                 if revision is not None and not self.abandoned:  # a clean stop: free it now, not when it expires
                     with contextlib.suppress(Exception):
                         await self.kv.delete(key, last=revision)
+
+    async def _own_revision(self, key: str, value: bytes) -> int | None:
+        """The revision of the lease entry if it is this node's, else None (another node's, gone, unreadable)."""
+        assert self.kv is not None
+        try:
+            async with asyncio.timeout(self.renew_s):
+                entry = await self.kv.get(key)
+        except Exception:
+            return None
+        return entry.revision if entry.value == value else None
 
     async def _lose(self, site_id: str, lose: Transition) -> None:
         self.held.discard(site_id)

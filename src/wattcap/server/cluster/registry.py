@@ -43,6 +43,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.kv import KeyValue
 from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
 
+from wattcap.aio import stop_if_cancelled
 from wattcap.core.model import OcppVersion
 from wattcap.ocpp.lifecycle_messages import WireCall
 from wattcap.ocpp.messages_common import without_decimals
@@ -325,6 +326,7 @@ class ClusterRegistry(StationRegistry):
         """This node's presence writes, in order (a hold and the release after it must not swap)."""
         assert self._ops is not None and self._kv is not None and self.bus is not None
         while True:
+            stop_if_cancelled()  # a KV write's answer may have swallowed the cancel of a closing registry
             op, station_id, holder = await self._ops.get()
             try:
                 if op == "hold":
@@ -458,6 +460,7 @@ class ClusterRegistry(StationRegistry):
         subject = self.bus.subject("node", self.node_id, "alive")
         dead: set[str] = set()
         while True:
+            stop_if_cancelled()  # a KV delete's answer may have swallowed the cancel of a closing registry
             with contextlib.suppress(Exception):
                 await self.bus.client.publish(subject, b"")
             for station_id, holder in list(self._where.items()):

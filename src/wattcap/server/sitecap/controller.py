@@ -127,6 +127,10 @@ class SiteCapController:
         self._fallback_profile: dict[EvseKey, int] = {}
         self._verified: set[tuple[EvseKey, str]] = set()
         self._configs: dict[str, tuple[int, StationConfig]] = {}
+        #: Stations with a write validation refused -> their boots handled by then. A refusal rests on what the
+        #: station's capabilities said; once they are read again (a later boot handled, even one that finished
+        #: after ``boot_wait_s`` or came without a reconnect), its unknown EVSEs are retried at once.
+        self._refused_at_boot: dict[str, int] = {}
         # One write at a time per EVSE and kind: a second write must reuse the first's profile id (the same id
         # replaces, K01.FR.05 / R16-05), and two ids at two stack levels would let a stale lease win.
         self._write_locks: dict[tuple[EvseKey, str], asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -302,15 +306,27 @@ class SiteCapController:
             self._feed(sitecap.StationOnline(station_id, self.clock()))
             self.trigger()
 
+    def _reread_after_refusal(self) -> None:
+        for station_id, boots in list(self._refused_at_boot.items()):
+            if self.profiles.boot_count[station_id] > boots:
+                del self._refused_at_boot[station_id]
+                if station_id in self.registry:
+                    self._feed(sitecap.StationOnline(station_id, self.clock()))  # retries its unknown EVSEs
+                    self._dirty = True
+
     # ---- the loop -----------------------------------------------------------------------------------------
 
     async def _run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancel that comes as the wake does,
+            # and the loop would outlive its close (wattcap.aio)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.tick_s)
+                async with asyncio.timeout(self.settings.tick_s):
+                    await self._wake.wait()
             await asyncio.sleep(self.settings.debounce_s)
             self._wake.clear()
             try:
+                self._reread_after_refusal()
                 self._replan()
             except Exception:
                 log.exception("site %s: re-allocation failed", self.site.id)
@@ -413,6 +429,7 @@ class SiteCapController:
                 result: ChangeResult | None = await send(command)
                 self.write_seconds.append(time.perf_counter() - started)
         except ProfileRefused as refused:
+            self._refused_at_boot.setdefault(command.key[0], self.profiles.boot_count[command.key[0]])
             log.warning("site %s: %s to %s not sent: %s", self.site.id, kind, command.key, refused)
             self._outcome(sitecap.Rejected(command.command_id, f"not sent: {refused}", self.clock()))
         except StationCallError as exc:
