@@ -83,19 +83,26 @@ class ProfileStore(StoreBase):
         """:meth:`put_desired_profile` as a job for :meth:`write_together`."""
         now = self._clock()
         content = self._content(profile, now)
-        statement = self._insert(desired_profiles).values(
-            station_id=profile.station_id, profile_id=profile.profile_id, revision=1, created_at=now, **content
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[desired_profiles.c.station_id, desired_profiles.c.profile_id],
-            set_={**{name: statement.excluded[name] for name in content}, "revision": desired_profiles.c.revision + 1},
-        ).returning(*desired_profiles.c)
+        row = {"station_id": profile.station_id, "profile_id": profile.profile_id, "revision": 1, "created_at": now,
+               **content}
+
+        def build() -> Any:
+            statement = self._insert(desired_profiles)
+            return statement.on_conflict_do_update(
+                index_elements=[desired_profiles.c.station_id, desired_profiles.c.profile_id],
+                set_={
+                    **{name: statement.excluded[name] for name in content},
+                    "revision": desired_profiles.c.revision + 1,
+                },
+            ).returning(*desired_profiles.c)
+
+        statement = self._prepared(("put_desired", frozenset(content)), build)
 
         async def job(connection: AsyncConnection) -> DesiredProfile:
             await self._require_station(connection, profile.station_id)
-            row = (await connection.execute(statement)).mappings().one()
-            await self._append_history(connection, row, "put", reason)
-            return _desired(row)
+            stored = (await connection.execute(statement, row)).mappings().one()
+            await self._append_history(connection, stored, "put", reason)
+            return _desired(stored)
 
         return self._about(profile.station_id, job)
 
