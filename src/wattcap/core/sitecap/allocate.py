@@ -31,6 +31,10 @@ so others can have the rest; the cap follows the draw down, and is lifted — th
 again — as soon as the draw comes within the margin of the cap. A measurement counts only once the allocation has
 had ``policy.reclaim_after_s`` to take effect (the EV ramps up after an increase), and only while it is younger
 than ``policy.measurement_max_age_s`` (a meter that went quiet proves nothing: the session keeps its demand).
+Until its measurement counts, a session that already draws less than its previous allocation minus the margin gets
+no more than that allocation (more would not be drawn, and a raise would put its reclaim off again). A reclaimed
+session keeps its previous allocation where that still fits once everyone else has had their share (all or
+nothing): a reclaim that frees capacity nobody takes would only be a write for nothing.
 
 **Units.** AC levels are A per phase on the phases the EV uses (``SessionDemand.phases_in_use``, else the
 EVSE's); an AC EVSE's or EV's ``max_power_w`` caps the current at P / (phases·V). DC levels are W (``power_w``;
@@ -105,7 +109,8 @@ class _Session:
     """
 
     __slots__ = (
-        "bind", "coefs", "cons", "dc", "demand", "free", "granted", "hi", "hi_bind", "i", "key", "level", "lo",
+        "bind", "coefs", "cons", "dc", "demand", "free", "granted", "hi", "hi_bind", "hi_own", "i", "key", "level",
+        "lo",
         "paused_since", "phase_switched", "phases", "phases_since", "prev", "rate", "reclaim_cap", "spec",
         "step", "three_fits_since", "unit", "voltage",
     )
@@ -138,6 +143,7 @@ class _Session:
         self.level = 0.0
         self.hi = 0.0
         self.hi_bind = "evse"
+        self.hi_own = 0.0  # the ceiling without the reclaim cap (the EVSE's and the EV's own maximum)
         self.bind = ""
         self.paused_since: datetime | None = None
         self.phases_since: datetime | None = None
@@ -217,6 +223,7 @@ def allocate(
                     rem[c] -= k * used
 
     _round(granted, rem)
+    _keep_unclaimed(granted, rem)
     return SiteAllocation(at=now, evses={s.key: _result(s, now) for s in sorted(sessions, key=lambda s: s.key)})
 
 
@@ -493,10 +500,15 @@ def _ceiling(s: _Session, now: datetime, policy: AllocationPolicy) -> None:
             value, name = d.max_current_a, "ev"
         if d.max_power_w is not None and d.max_power_w / per_phase_w <= value:
             value, name = d.max_power_w / per_phase_w, "ev"
+    s.hi_own = value if value > s.lo else s.lo
     if s.prev is not None:
         s.reclaim_cap = cap = _reclaim(s, now, policy)
         if cap is not None and cap <= value:
             value, name = cap, "demand"
+        elif cap is None:
+            held = _not_drawn_yet(s, now, policy)
+            if held is not None and held < value:
+                value, name = held, "demand"
     if value < s.lo:  # an EV whose own maximum is below the minimum still gets the minimum (min or nothing)
         value = s.lo
     s.hi, s.hi_bind = value, name
@@ -522,6 +534,42 @@ def _reclaim(s: _Session, now: datetime, policy: AllocationPolicy) -> float | No
     if measured < _prev_level(prev, s) - margin - 1e-6 * s.unit:
         return max(measured + margin, s.lo)
     return None
+
+
+def _not_drawn_yet(s: _Session, now: datetime, policy: AllocationPolicy) -> float | None:
+    """The previous level, for a session that draws less than it (by more than the reclaim margin) while its draw
+    cannot be judged yet (``reclaim_after_s`` after a raise): it gets no more until it can be. More would not be
+    drawn, and every raise restarts the wait for its reclaim: reclaiming one session raised the others, which
+    put their own reclaim off, and so on, a write each time (the load benchmark: EVs drawing 16 A under 19 A)."""
+    prev = s.prev
+    if prev is None or prev.paused or prev.phases != s.phases or prev.reclaim_cap is not None:
+        return None
+    measured = _measured(s)
+    if measured is None:
+        return None
+    at = s.demand.measured_at or now
+    if _seconds(now, at) > policy.measurement_max_age_s:
+        return None
+    level = _prev_level(prev, s)
+    if measured < level - policy.reclaim_margin_a * s.unit - 1e-6 * s.unit:
+        return level
+    return None
+
+
+def _keep_unclaimed(granted: list[_Session], rem: list[float]) -> None:
+    """A reclaimed session keeps its previous level where that still fits in what nobody took (all or nothing, by
+    priority, then key): a reclaim that frees capacity nobody wants would only be a write for nothing."""
+    for s in sorted(granted, key=lambda s: (-s.demand.priority, s.key)):
+        prev = s.prev
+        if s.reclaim_cap is None or prev is None or prev.paused or prev.phases != s.phases:
+            continue
+        before = _prev_level(prev, s)
+        if before <= s.level + _EPS or before > s.hi_own + _EPS:
+            continue
+        amount = max(before, s.free) - max(s.level, s.free)
+        if _fits(rem, s.cons, s.coefs, amount) < 0:
+            _consume(rem, s, amount)
+            s.level = before
 
 
 # ---- rounding -----------------------------------------------------------------------------------------------
