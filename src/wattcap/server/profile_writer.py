@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
+from wattcap.aio import stop_if_cancelled
 from wattcap.core.lifecycle import PendingWrite, WriteKey, plan_writes
 
 log = logging.getLogger("wattcap.server.profiles")
@@ -116,11 +117,15 @@ class WriteQueue(Generic[R]):
             for token, replacement in plan.superseded.items():
                 _follow(pending[replacement].future, pending.pop(token).future)
             for write in plan.send_now:
+                # A send awaits the ocpp package's call, which may have swallowed a cancel (wattcap.aio); what is
+                # not sent stays queued, and close() cancels it.
+                stop_if_cancelled()
                 await self._send(pending.pop(write.token))
             if not plan.send_now and plan.next_due is not None:
                 delay = max(0.0, (plan.next_due - self._clock()).total_seconds())
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), delay)
+                    async with asyncio.timeout(delay):  # not wait_for: it can drop a cancel (wattcap.aio)
+                        await wake.wait()
         self._pending.pop(station, None)
 
     async def _send(self, item: _Queued[R]) -> None:

@@ -31,6 +31,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from wattcap.aio import stop_if_cancelled
 from wattcap.core.events import (
     ChargingProfilesReported,
     HeartbeatReceived,
@@ -830,6 +831,7 @@ class ProfileService:
         while True:
             await asyncio.sleep(self.settings.reconcile_interval_s)
             for station_id in list(self.registry):
+                stop_if_cancelled()  # reconcile awaits the ocpp package's calls, which may swallow a cancel
                 try:
                     await self.reconcile(station_id)
                 except Exception:

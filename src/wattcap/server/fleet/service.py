@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from wattcap.aio import stop_if_cancelled
 from wattcap.core.events import (
     EVChargingNeedsNotified,
     EVChargingScheduleNotified,
@@ -477,8 +478,10 @@ class FleetService:
 
     async def _run(self) -> None:
         while True:
+            stop_if_cancelled()  # plan_all awaits library calls that may have swallowed a cancel (wattcap.aio)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.plan_every_s)
+                async with asyncio.timeout(self.settings.plan_every_s):
+                    await self._wake.wait()
             await asyncio.sleep(self.settings.debounce_s)
             self._wake.clear()
             try:
