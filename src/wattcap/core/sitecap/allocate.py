@@ -514,16 +514,26 @@ def _ceiling(s: _Session, now: datetime, policy: AllocationPolicy) -> None:
     s.hi, s.hi_bind = value, name
 
 
-def _reclaim(s: _Session, now: datetime, policy: AllocationPolicy) -> float | None:
-    prev = s.prev
-    if prev is None or prev.paused:
-        return None
+def _recent_draw(s: _Session, now: datetime, policy: AllocationPolicy) -> tuple[float, datetime] | None:
+    """What the session draws and when that was measured, if the measurement is young enough to go by (a meter
+    that went quiet proves nothing: the session keeps its full demand)."""
     measured = _measured(s)
     if measured is None:
         return None
     at = s.demand.measured_at or now
     if _seconds(now, at) > policy.measurement_max_age_s:
-        return None  # the meter went quiet: nothing to go by, full demand
+        return None
+    return measured, at
+
+
+def _reclaim(s: _Session, now: datetime, policy: AllocationPolicy) -> float | None:
+    prev = s.prev
+    if prev is None or prev.paused:
+        return None
+    draw = _recent_draw(s, now, policy)
+    if draw is None:
+        return None
+    measured, at = draw
     if prev.raised_at is not None and _seconds(at, prev.raised_at) < policy.reclaim_after_s:
         return prev.reclaim_cap  # too early to judge: keep what was decided
     margin = policy.reclaim_margin_a * s.unit
@@ -544,12 +554,10 @@ def _not_drawn_yet(s: _Session, now: datetime, policy: AllocationPolicy) -> floa
     prev = s.prev
     if prev is None or prev.paused or prev.phases != s.phases or prev.reclaim_cap is not None:
         return None
-    measured = _measured(s)
-    if measured is None:
+    draw = _recent_draw(s, now, policy)
+    if draw is None:
         return None
-    at = s.demand.measured_at or now
-    if _seconds(now, at) > policy.measurement_max_age_s:
-        return None
+    measured, _ = draw
     level = _prev_level(prev, s)
     if measured < level - policy.reclaim_margin_a * s.unit - 1e-6 * s.unit:
         return level
