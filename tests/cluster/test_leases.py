@@ -179,3 +179,32 @@ async def test_a_renewal_answered_late_is_not_taken_for_another_nodes_takeover()
     finally:
         holding.cancel()
         await asyncio.gather(holding, return_exceptions=True)
+
+
+class _StrictDelete(_RenewalAnsweredLate):
+    """As :class:`_RenewalAnsweredLate`, and a delete names the revision it removes (as NATS KV's does)."""
+
+    async def delete(self, key: str, last: int) -> None:
+        assert self.entry is not None
+        if last != self.entry[1]:
+            raise KeyWrongLastSequenceError(f"wrong last sequence: {self.entry[1]}")
+        self.entry = None
+
+
+async def test_a_holder_stopped_after_a_renewal_answered_late_still_frees_the_lease():
+    """A clean stop frees the lease at once, so another node takes the site at its next try rather than when the
+    lease expires; the revision to free is the one on the server, even when its renewal's answer never came."""
+    leases = Leases(Bus(NATS_URL, "unused", "x"), "x", LEASE_S)
+    leases.renew_s = 0.05
+    leases.lease_s = 10.0
+    leases.kv = kv = _StrictDelete()  # type: ignore[assignment]
+
+    async def transition(site: str) -> None:
+        pass
+
+    holding = asyncio.create_task(leases.hold("depot", transition, transition))
+    async with asyncio.timeout(10):
+        await kv.late.wait()  # renewal 1 applied on the server; its answer will come after the holder's timeout
+    holding.cancel()
+    await asyncio.gather(holding, return_exceptions=True)
+    assert kv.entry is None, "the lease was left to expire: another node waits a whole lease for the site"

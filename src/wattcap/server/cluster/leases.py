@@ -106,8 +106,21 @@ class Leases:
             if site_id in self.held:
                 await self._lose(site_id, lose)
                 if revision is not None and not self.abandoned:  # a clean stop: free it now, not when it expires
-                    with contextlib.suppress(Exception):
-                        await self.kv.delete(key, last=revision)
+                    await self._free(key, value, revision)
+
+    async def _free(self, key: str, value: bytes, revision: int) -> None:
+        """Delete the lease entry, at ``revision`` or, if a renewal was applied whose answer never came, at the
+        revision the server holds for this node (never another node's)."""
+        assert self.kv is not None
+        try:
+            await self.kv.delete(key, last=revision)
+            return
+        except Exception:
+            pass
+        own = await self._own_revision(key, value)
+        if own is not None and own != revision:
+            with contextlib.suppress(Exception):
+                await self.kv.delete(key, last=own)
 
     async def _own_revision(self, key: str, value: bytes) -> int | None:
         """The revision of the lease entry if it is this node's, else None (another node's, gone, unreadable)."""
